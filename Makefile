@@ -1,0 +1,52 @@
+# Container Manager developer loop. Every target installs what it needs from this repo's own files.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Lambda runs python3.13; the dev venv uses the same interpreter so tests see the same language.
+PY313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13 2>/dev/null))
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Never let a developer's real AWS identity reach a test or a local tool.
+SCRUB := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+	-u AWS_SESSION_TOKEN -u AWS_SECURITY_TOKEN -u AWS_ENDPOINT_URL -u AWS_CONTAINER_CREDENTIALS_FULL_URI \
+	-u AWS_CONTAINER_CREDENTIALS_RELATIVE_URI -u AWS_WEB_IDENTITY_TOKEN_FILE -u AWS_ROLE_ARN \
+	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true \
+	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(BIN):$$PATH"
+TEMPLATES := template.yaml $(wildcard infra/*.yaml)
+
+.PHONY: help venv lint typecheck cfn-lint unit test bench clean
+
+help:
+	@echo "make test   - install dev tools into .venv (first run) and run every gate and test"
+	@echo "make bench  - print start-system cold-import and warm-latency figures"
+	@echo "make clean  - remove build output and virtualenvs"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PY313)" || { echo "python3.13 not found: install it (pyenv install 3.13) - Lambda runs 3.13"; exit 1; }
+	@test -x $(BIN)/python || $(PY313) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+cfn-lint: $(STAMP)
+	$(SCRUB) $(BIN)/cfn-lint $(TEMPLATES) -a cfn_lint_serverless.rules
+
+unit: $(STAMP)
+	$(SCRUB) $(BIN)/pytest
+
+test: lint typecheck cfn-lint unit
+
+bench: $(STAMP)
+	$(SCRUB) $(BIN)/python scripts/bench_start_system.py
+
+clean:
+	rm -rf .aws-sam $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Code shared by the three Container Manager functions: config, AWS adapter, outcomes."""

@@ -1,0 +1,161 @@
+"""Thin boto3 adapter: lazily created clients with an explicit region, and the few calls we make.
+
+Domain code never touches boto3; it receives the small value objects defined here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling import AutoScalingClient
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_route53 import Route53Client
+
+# Short connect timeout and standard retries: a stuck call must not eat the function's whole timeout.
+_BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
+ACTIVE_STATES_PREFIXES = ("Pending", "InService")
+
+
+@dataclass(frozen=True)
+class GroupInstance:
+    instance_id: str
+    lifecycle_state: str
+
+    @property
+    def is_active(self) -> bool:
+        """Pending*, or InService: an instance that is, or is about to be, the server."""
+        return self.lifecycle_state.startswith(ACTIVE_STATES_PREFIXES)
+
+
+@dataclass(frozen=True)
+class GroupState:
+    name: str
+    desired_capacity: int
+    max_size: int
+    instances: tuple[GroupInstance, ...]
+
+
+@dataclass(frozen=True)
+class InstanceAddress:
+    instance_id: str
+    state: str
+    public_ipv4: str | None
+
+
+class AwsClients:
+    """One per region; each client is created on first use so cold starts pay only for what they call."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def _client(self, service: str):  # type: ignore[no-untyped-def]
+        return boto3.session.Session().client(service, region_name=self.region, config=_BOTO_CONFIG)
+
+    @cached_property
+    def autoscaling(self) -> AutoScalingClient:
+        return self._client("autoscaling")  # type: ignore[no-any-return]
+
+    @cached_property
+    def cloudwatch(self) -> CloudWatchClient:
+        return self._client("cloudwatch")  # type: ignore[no-any-return]
+
+    @cached_property
+    def ec2(self) -> EC2Client:
+        return self._client("ec2")  # type: ignore[no-any-return]
+
+    @cached_property
+    def route53(self) -> Route53Client:
+        return self._client("route53")  # type: ignore[no-any-return]
+
+
+class AutoScaling:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def describe(self, group_name: str) -> GroupState | None:
+        groups = self._clients.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group_name])
+        for group in groups["AutoScalingGroups"]:
+            if group["AutoScalingGroupName"] == group_name:
+                return GroupState(
+                    name=group_name,
+                    desired_capacity=group["DesiredCapacity"],
+                    max_size=group["MaxSize"],
+                    instances=tuple(
+                        GroupInstance(i["InstanceId"], i["LifecycleState"]) for i in group.get("Instances", [])
+                    ),
+                )
+        return None
+
+    def set_desired_capacity(self, group_name: str, capacity: int) -> None:
+        # HonorCooldown=False: a player's knock or a crash must act now, not after a cooldown.
+        self._clients.autoscaling.set_desired_capacity(
+            AutoScalingGroupName=group_name, DesiredCapacity=capacity, HonorCooldown=False
+        )
+
+
+class Instances:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def address(self, instance_id: str) -> InstanceAddress | None:
+        reservations = self._clients.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        for reservation in reservations:
+            for instance in reservation["Instances"]:
+                if instance["InstanceId"] == instance_id:
+                    return InstanceAddress(
+                        instance_id=instance_id,
+                        state=instance["State"]["Name"],
+                        public_ipv4=instance.get("PublicIpAddress") or None,
+                    )
+        return None
+
+
+class Dns:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def upsert_a_record(self, zone_id: str, name: str, address: str, ttl: int, comment: str) -> str:
+        response = self._clients.route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={
+                "Comment": comment[:256],
+                "Changes": [
+                    {
+                        "Action": "UPSERT",
+                        "ResourceRecordSet": {
+                            "Name": name,
+                            "Type": "A",
+                            "TTL": ttl,
+                            "ResourceRecords": [{"Value": address}],
+                        },
+                    }
+                ],
+            },
+        )
+        return response["ChangeInfo"]["Id"]
+
+
+class CustomMetrics:
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    def put_count(self, namespace: str, metric: str, dimensions: dict[str, str], value: float) -> None:
+        self._clients.cloudwatch.put_metric_data(
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                    "Value": value,
+                    "Unit": "Count",
+                }
+            ],
+        )
