@@ -1,0 +1,1 @@
+"""Container Manager: run a container on AWS only while someone uses it."""

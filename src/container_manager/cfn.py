@@ -1,0 +1,54 @@
+"""Load CloudFormation/SAM templates (with their short-form intrinsic tags) as plain data.
+
+`!Ref X` becomes ``{"Ref": "X"}``, `!GetAtt A.B` becomes ``{"Fn::GetAtt": ["A", "B"]}``, every other
+`!Fn` becomes ``{"Fn::Fn": value}`` - the same shape as the JSON form, so tests and the local rehearsal read
+templates exactly as CloudFormation does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_FUNCTIONS = (
+    "And Base64 Cidr Condition Equals FindInMap GetAZs If ImportValue Join Not Or Select Split Sub "
+    "Transform ToJsonString Length ForEach"
+).split()
+
+
+class _TemplateLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation's short-form tags."""
+
+
+def _construct(tag: str) -> Any:
+    def build(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        if tag == "Ref" or tag == "Condition":
+            return {tag: value}
+        if tag == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+        return {f"Fn::{tag}": value}
+
+    return build
+
+
+_TemplateLoader.add_constructor("!Ref", _construct("Ref"))
+_TemplateLoader.add_constructor("!GetAtt", _construct("GetAtt"))
+for _name in _FUNCTIONS:
+    _TemplateLoader.add_constructor(f"!{_name}", _construct(_name))
+
+
+def load_template(path: str | Path) -> dict[str, Any]:
+    """Parse one template file into JSON-form data."""
+    with open(path, encoding="utf-8") as handle:
+        data = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+    if not isinstance(data, dict) or "Resources" not in data:
+        raise ValueError(f"{path} is not a CloudFormation template (no Resources section)")
+    return data
