@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 _BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 ACTIVE_STATES_PREFIXES = ("Pending", "InService")
+_UNKNOWN_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class GroupState:
     max_size: int
     instances: tuple[GroupInstance, ...]
 
+    def member(self, instance_id: str) -> GroupInstance | None:
+        """The group's record of ``instance_id``, or ``None`` when it is not (or no longer) in the group."""
+        return next((i for i in self.instances if i.instance_id == instance_id), None)
+
 
 @dataclass(frozen=True)
 class InstanceAddress:
@@ -56,24 +62,25 @@ class AwsClients:
     def __init__(self, region: str) -> None:
         self.region = region
 
-    def _client(self, service: str):  # type: ignore[no-untyped-def]
-        return boto3.session.Session().client(service, region_name=self.region, config=_BOTO_CONFIG)
+    @cached_property
+    def _session(self) -> boto3.session.Session:
+        return boto3.session.Session(region_name=self.region)
 
     @cached_property
     def autoscaling(self) -> AutoScalingClient:
-        return self._client("autoscaling")  # type: ignore[no-any-return]
+        return self._session.client("autoscaling", region_name=self.region, config=_BOTO_CONFIG)
 
     @cached_property
     def cloudwatch(self) -> CloudWatchClient:
-        return self._client("cloudwatch")  # type: ignore[no-any-return]
+        return self._session.client("cloudwatch", region_name=self.region, config=_BOTO_CONFIG)
 
     @cached_property
     def ec2(self) -> EC2Client:
-        return self._client("ec2")  # type: ignore[no-any-return]
+        return self._session.client("ec2", region_name=self.region, config=_BOTO_CONFIG)
 
     @cached_property
     def route53(self) -> Route53Client:
-        return self._client("route53")  # type: ignore[no-any-return]
+        return self._session.client("route53", region_name=self.region, config=_BOTO_CONFIG)
 
 
 class AutoScaling:
@@ -89,7 +96,8 @@ class AutoScaling:
                     desired_capacity=group["DesiredCapacity"],
                     max_size=group["MaxSize"],
                     instances=tuple(
-                        GroupInstance(i["InstanceId"], i["LifecycleState"]) for i in group.get("Instances", [])
+                        GroupInstance(i["InstanceId"], i["LifecycleState"])
+                        for i in group.get("Instances", [])
                     ),
                 )
         return None
@@ -106,7 +114,14 @@ class Instances:
         self._clients = clients
 
     def address(self, instance_id: str) -> InstanceAddress | None:
-        reservations = self._clients.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        """The instance's state and public IPv4; ``None`` when EC2 does not know the id."""
+        try:
+            reservations = self._clients.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        except ClientError as exc:
+            # An unknown id is an answer, not a failure: retrying cannot make the instance exist.
+            if exc.response.get("Error", {}).get("Code") in _UNKNOWN_INSTANCE_CODES:
+                return None
+            raise
         for reservation in reservations:
             for instance in reservation["Instances"]:
                 if instance["InstanceId"] == instance_id:

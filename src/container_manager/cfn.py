@@ -12,10 +12,27 @@ from typing import Any
 
 import yaml
 
-_FUNCTIONS = (
-    "And Base64 Cidr Condition Equals FindInMap GetAZs If ImportValue Join Not Or Select Split Sub "
-    "Transform ToJsonString Length ForEach"
-).split()
+_FUNCTIONS = [
+    "And",
+    "Base64",
+    "Cidr",
+    "Condition",
+    "Equals",
+    "FindInMap",
+    "GetAZs",
+    "If",
+    "ImportValue",
+    "Join",
+    "Not",
+    "Or",
+    "Select",
+    "Split",
+    "Sub",
+    "Transform",
+    "ToJsonString",
+    "Length",
+    "ForEach",
+]
 
 
 class _TemplateLoader(yaml.SafeLoader):

@@ -60,14 +60,14 @@ class Resolver:
             self._conditions[name] = bool(self.resolve(spec))
         return self._conditions[name]
 
-    def resolve(self, value: Any) -> Any:  # noqa: C901, PLR0911 - one branch per intrinsic is the clearest form
+    def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if not isinstance(value, dict):
             return value
         if len(value) != 1:
             return {k: self.resolve(v) for k, v in value.items()}
-        (key, arg), = value.items()
+        ((key, arg),) = value.items()
         match key:
             case "Ref":
                 return self.ref(arg)

@@ -1,0 +1,1 @@
+"""start-system: start the container when a player's DNS query for its name is logged."""

@@ -1,0 +1,264 @@
+"""A deployed-like container in moto, and handlers loaded with the env vars the template sets for it.
+
+Integration tests build the state a real deploy leaves (ASG named as the template names it, the container's
+sub-zone with its placeholder record, the ECS cluster, the query-log group), compute each function's
+environment by resolving template.yaml against that state, and load the handler module fresh under it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from unittest import mock
+
+import boto3
+import botocore.client
+
+from container_manager.cfn import load_template
+from container_manager.intrinsics import Resolver
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+ACCOUNT = "123456789012"
+CONTAINER_ID = "minecraft"
+DOMAIN = "example.com"
+SERVER_NAME = f"{CONTAINER_ID}.{DOMAIN}"
+PLACEHOLDER = "0.0.0.0"
+EDGE_REGION = "us-east-1"
+
+# Operations that only read; anything else a handler calls is a mutation.
+READ_PREFIXES = ("Describe", "List", "Get")
+
+
+@dataclass
+class Deployed:
+    region: str
+    asg_name: str
+    zone_id: str
+    cluster_arn: str
+    query_log_group: str
+    launch_template_id: str
+    subnet_id: str
+
+    def attributes(self) -> dict[str, str]:
+        """What the nested stacks' outputs resolve to for this deployment."""
+        return {
+            "Dns.Outputs.HostedZoneId": self.zone_id,
+            "Dns.Outputs.QueryLogGroupName": self.query_log_group,
+            "Compute.Outputs.AutoScalingGroupName": self.asg_name,
+            "Compute.Outputs.ClusterArn": self.cluster_arn,
+        }
+
+
+def deploy(region: str = EDGE_REGION) -> Deployed:
+    """Create, in moto, what a deploy of the default container leaves behind (server stopped)."""
+    template = load_template(ROOT / "template.yaml")
+    resolver = Resolver(template, refs={"AWS::Region": region})
+    # The ASG name comes from the template's own naming rule, so a rename there breaks these tests.
+    asg_name = resolver.resolve(
+        template["Resources"]["StartSystemFunction"]["Properties"]["Environment"]["Variables"]["ASG_NAME"]
+    )
+    ec2 = boto3.client("ec2", region_name=region)
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone=f"{region}a")["Subnet"]
+    ec2.modify_subnet_attribute(SubnetId=subnet["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+    image = "ami-12c6146b"  # moto's stock example AMI; describe_images over all stock AMIs costs seconds
+    lt = ec2.create_launch_template(
+        LaunchTemplateName=f"{asg_name}-lt",
+        LaunchTemplateData={"ImageId": image, "InstanceType": "t4g.medium"},
+    )["LaunchTemplate"]["LaunchTemplateId"]
+    boto3.client("autoscaling", region_name=region).create_auto_scaling_group(
+        AutoScalingGroupName=asg_name,
+        LaunchTemplate={"LaunchTemplateId": lt, "Version": "$Latest"},
+        MinSize=0,
+        MaxSize=1,
+        DesiredCapacity=0,
+        VPCZoneIdentifier=subnet["SubnetId"],
+    )
+    cluster = boto3.client("ecs", region_name=region).create_cluster(
+        clusterName=f"container-manager-{CONTAINER_ID}"
+    )
+    route53 = boto3.client("route53", region_name=EDGE_REGION)
+    zone = route53.create_hosted_zone(Name=SERVER_NAME, CallerReference="deploy")["HostedZone"]["Id"]
+    zone_id = zone.split("/")[-1]
+    route53.change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "CREATE",
+                    "ResourceRecordSet": {
+                        "Name": SERVER_NAME,
+                        "Type": "A",
+                        "TTL": 30,
+                        "ResourceRecords": [{"Value": PLACEHOLDER}],
+                    },
+                }
+            ]
+        },
+    )
+    log_group = f"/aws/route53/{SERVER_NAME}"
+    boto3.client("logs", region_name=EDGE_REGION).create_log_group(logGroupName=log_group)
+    return Deployed(
+        region=region,
+        asg_name=asg_name,
+        zone_id=zone_id,
+        cluster_arn=cluster["cluster"]["clusterArn"],
+        query_log_group=log_group,
+        launch_template_id=lt,
+        subnet_id=subnet["SubnetId"],
+    )
+
+
+def template_env(
+    function: str, deployed: Deployed, *, function_region: str, parameters: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The environment template.yaml gives ``function`` (Globals merged), resolved for this deployment."""
+    template = load_template(ROOT / "template.yaml")
+    params = dict(parameters or {})
+    if deployed.region != function_region:
+        params.setdefault("ContainerRegion", deployed.region)
+    resolver = Resolver(
+        template,
+        parameters=params,
+        refs={"AWS::Region": function_region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"},
+        attributes=deployed.attributes(),
+    )
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    variables.update(template["Resources"][function]["Properties"]["Environment"]["Variables"])
+    env = {key: str(resolver.resolve(value)) for key, value in variables.items()}
+    env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = function_region
+    return env
+
+
+def load_handler(package: str, env: dict[str, str], monkeypatch: Any) -> ModuleType:
+    """Import ``<package>.handler`` fresh, as a cold start under ``env`` would."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    sys.modules.pop(f"{package}.handler", None)
+    module = importlib.import_module(f"{package}.handler")
+    # Powertools reuses a named logger's handler, bound to the stdout of the first import in this process;
+    # make it follow the current (captured) stdout, as a fresh Lambda process's would.
+    for handler in logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "service_undefined")).handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(_CurrentStdout())
+    return module
+
+
+class _CurrentStdout:
+    """Writes to whatever sys.stdout is now (pytest swaps it between phases and tests)."""
+
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "container-manager-minecraft-test"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = (
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:container-manager-minecraft-test"
+    )
+    aws_request_id: str = "5f3c2b1a-7d4e-4a9b-8c6d-0e1f2a3b4c5d"
+    log_group_name: str = "/container-manager/minecraft/test"
+    log_stream_name: str = "2026/11/20/[$LATEST]0123456789abcdef"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 10_000
+
+
+@dataclass
+class ApiCalls:
+    """Every AWS API operation made while recording, as (service, operation, params)."""
+
+    calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def mutations(self) -> list[tuple[str, str]]:
+        return [(s, op) for s, op, _ in self.calls if not op.startswith(READ_PREFIXES)]
+
+    def operations(self) -> list[str]:
+        return [op for _, op, _ in self.calls]
+
+
+@contextmanager
+def record_api_calls() -> Iterator[ApiCalls]:
+    recorded = ApiCalls()
+    original = botocore.client.BaseClient._make_api_call
+
+    def spy(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        recorded.calls.append((client.meta.service_model.service_name, operation, params))
+        return original(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", spy):
+        yield recorded
+
+
+def state(deployed: Deployed) -> dict[str, Any]:
+    """Everything a handler could change, for before/after comparisons."""
+    group = boto3.client("autoscaling", region_name=deployed.region).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[deployed.asg_name]
+    )["AutoScalingGroups"][0]
+    records = boto3.client("route53", region_name=EDGE_REGION).list_resource_record_sets(
+        HostedZoneId=deployed.zone_id
+    )["ResourceRecordSets"]
+    metrics = boto3.client("cloudwatch", region_name=deployed.region).list_metrics(
+        Namespace="ContainerManager"
+    )
+    return {
+        "desired": group["DesiredCapacity"],
+        "instances": sorted(i["InstanceId"] for i in group["Instances"]),
+        "records": records,
+        "metrics": metrics["Metrics"],
+    }
+
+
+def a_record(deployed: Deployed) -> tuple[str, int]:
+    for record in boto3.client("route53", region_name=EDGE_REGION).list_resource_record_sets(
+        HostedZoneId=deployed.zone_id
+    )["ResourceRecordSets"]:
+        if record["Type"] == "A" and record["Name"].rstrip(".") == SERVER_NAME:
+            return record["ResourceRecords"][0]["Value"], record["TTL"]
+    raise AssertionError("the server's A record is missing")
+
+
+def event(path: str) -> dict[str, Any]:
+    """A sample event from events/ (the same files `sam local invoke -e` uses)."""
+    result: dict[str, Any] = json.loads((EVENTS / path).read_text())
+    return result
+
+
+def log_lines(output: str) -> list[dict[str, Any]]:
+    """Powertools JSON log lines from captured stdout (EMF metric blobs excluded)."""
+    lines = []
+    for raw in output.splitlines():
+        if raw.startswith("{"):
+            data = json.loads(raw)
+            if "_aws" not in data:
+                lines.append(data)
+    return lines
+
+
+def metric_names(output: str) -> dict[str, float]:
+    """Metric name -> value from the EMF blobs Powertools printed."""
+    names: dict[str, float] = {}
+    for raw in output.splitlines():
+        if raw.startswith("{") and '"_aws"' in raw:
+            data = json.loads(raw)
+            for directive in data["_aws"]["CloudWatchMetrics"]:
+                for metric in directive["Metrics"]:
+                    value = data[metric["Name"]]
+                    names[metric["Name"]] = sum(value) if isinstance(value, list) else value
+    return names
