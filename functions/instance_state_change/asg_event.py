@@ -19,7 +19,7 @@ WARM_POOL = "WarmPool"
 # Documented EC2 instance ids: "i-" and 8 (old) or 17 hex digits.
 INSTANCE_ID_RE = re.compile(r"i-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 # Origin/Destination are short documented words (EC2, AutoScalingGroup, WarmPool); anything else is garbage.
-PLACE_RE = re.compile(r"[A-Za-z]{1,32}")
+PLACE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 class Transition(StrEnum):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cm_common.aws import GroupState, InstanceAddress
-
 from instance_state_change.asg_event import WARM_POOL, InstanceEvent
 
 # EC2 states in which an instance can still become the server; anything else is on its way out.

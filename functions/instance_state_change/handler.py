@@ -8,9 +8,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from cm_common.aws import AutoScaling, AwsClients, Dns, Instances
 from cm_common.observability import report
-
 from instance_state_change.service import respond_to_state_change
 from instance_state_change.settings import Settings
 

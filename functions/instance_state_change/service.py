@@ -6,7 +6,6 @@ from typing import Any
 
 from cm_common.aws import AutoScaling, Dns, Instances
 from cm_common.outcome import Action, Outcome, RejectedEvent
-
 from instance_state_change.asg_event import InstanceEvent, Transition, parse_event
 from instance_state_change.decision import DnsDecision, decide_launch, decide_terminate, launch_skip_reason
 from instance_state_change.settings import Settings

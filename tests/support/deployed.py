@@ -21,6 +21,8 @@ from unittest import mock
 
 import boto3
 import botocore.client
+from moto.route53.models import HostedZoneIdentifier
+from moto.utilities.id_generator import moto_id_manager
 
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
@@ -33,6 +35,8 @@ DOMAIN = "example.com"
 SERVER_NAME = f"{CONTAINER_ID}.{DOMAIN}"
 PLACEHOLDER = "0.0.0.0"
 EDGE_REGION = "us-east-1"
+# Real hosted zone ids start with Z (the template's HostedZoneId pattern insists); moto's random ones do not.
+ZONE_ID = "Z07432391BT2QKN8RXK1F"
 
 # Operations that only read; anything else a handler calls is a mutation.
 READ_PREFIXES = ("Describe", "List", "Get")
@@ -87,7 +91,12 @@ def deploy(region: str = EDGE_REGION) -> Deployed:
         clusterName=f"container-manager-{CONTAINER_ID}"
     )
     route53 = boto3.client("route53", region_name=EDGE_REGION)
-    zone = route53.create_hosted_zone(Name=SERVER_NAME, CallerReference="deploy")["HostedZone"]["Id"]
+    zone_ref = HostedZoneIdentifier(ACCOUNT, f"{SERVER_NAME}.", None)
+    moto_id_manager.set_custom_id(zone_ref, ZONE_ID)
+    try:
+        zone = route53.create_hosted_zone(Name=SERVER_NAME, CallerReference="deploy")["HostedZone"]["Id"]
+    finally:
+        moto_id_manager.unset_custom_id(zone_ref)
     zone_id = zone.split("/")[-1]
     route53.change_resource_record_sets(
         HostedZoneId=zone_id,
