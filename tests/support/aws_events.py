@@ -121,6 +121,8 @@ def asg_event(
                 f"{0 if launching else 1} to {1 if launching else 0}."
             ),
         }
+        if failed:  # the documented Launch Unsuccessful event has no Description
+            del detail["Description"]
     detail["Origin"] = origin
     detail["Destination"] = destination
     return {

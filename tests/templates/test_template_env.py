@@ -49,15 +49,6 @@ class Case:
         return f"{template_id(self.path)}[{self.scenario}]:{self.function}"
 
 
-# Template bug found by this test (reported): template.yaml reads Dns.Outputs.* and Compute.Outputs.* but declares
-# no Dns or Compute nested stack. Remove this marker when it does (strict: the test then fails until removed).
-NESTED_STACKS_MISSING = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="template.yaml declares no Dns/Compute nested stacks yet, but the functions' env reads their outputs",
-)
-
-
 def _cases() -> list[Any]:
     cases = []
     for path in template_files():
@@ -67,8 +58,7 @@ def _cases() -> list[Any]:
         for scenario, given in scenarios.items():
             for function in functions:
                 case = Case(path, scenario, sample_parameters(doc, given), function)
-                marks = [NESTED_STACKS_MISSING] if path == ROOT_TEMPLATE else []
-                cases.append(pytest.param(case, marks=marks, id=str(case)))
+                cases.append(pytest.param(case, id=str(case)))
     return cases
 
 
