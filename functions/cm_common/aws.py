@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -63,24 +63,36 @@ class AwsClients:
         self.region = region
 
     @cached_property
-    def _session(self) -> boto3.session.Session:
-        return boto3.session.Session(region_name=self.region)
+    def _session(self) -> botocore.session.Session:
+        # botocore directly: boto3's import also loads s3transfer and resources (~120 ms of cold start) we never use.
+        return botocore.session.get_session()
 
     @cached_property
     def autoscaling(self) -> AutoScalingClient:
-        return self._session.client("autoscaling", region_name=self.region, config=_BOTO_CONFIG)
+        return cast(
+            "AutoScalingClient",
+            self._session.create_client("autoscaling", region_name=self.region, config=_BOTO_CONFIG),
+        )
 
     @cached_property
     def cloudwatch(self) -> CloudWatchClient:
-        return self._session.client("cloudwatch", region_name=self.region, config=_BOTO_CONFIG)
+        return cast(
+            "CloudWatchClient",
+            self._session.create_client("cloudwatch", region_name=self.region, config=_BOTO_CONFIG),
+        )
 
     @cached_property
     def ec2(self) -> EC2Client:
-        return self._session.client("ec2", region_name=self.region, config=_BOTO_CONFIG)
+        return cast(
+            "EC2Client", self._session.create_client("ec2", region_name=self.region, config=_BOTO_CONFIG)
+        )
 
     @cached_property
     def route53(self) -> Route53Client:
-        return self._session.client("route53", region_name=self.region, config=_BOTO_CONFIG)
+        return cast(
+            "Route53Client",
+            self._session.create_client("route53", region_name=self.region, config=_BOTO_CONFIG),
+        )
 
 
 class AutoScaling:
