@@ -15,7 +15,7 @@ SCRUB := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_S
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(BIN):$$PATH"
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 
-.PHONY: help venv lint typecheck cfn-lint unit test bench clean
+.PHONY: help venv lint typecheck cfn-lint sam-validate sam-build checkov unit test bench clean
 
 help:
 	@echo "make test   - install dev tools into .venv (first run) and run every gate and test"
@@ -40,10 +40,36 @@ typecheck: $(STAMP)
 cfn-lint: $(STAMP)
 	$(SCRUB) $(BIN)/cfn-lint $(TEMPLATES) -a cfn_lint_serverless.rules
 
+# Template gates (issue 3). sam checks only the root template; cfn-lint above checks every file.
+sam-validate: $(STAMP)
+	$(SCRUB) $(BIN)/sam validate --lint --region us-east-1
+
+# Re-runs only when a template or function source changed (stamp file).
+SAM_BUILT := .aws-sam/.built
+$(SAM_BUILT): $(STAMP) $(TEMPLATES) $(shell find functions -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	$(SCRUB) $(BIN)/sam build --region us-east-1
+	@touch $@
+
+sam-build: $(SAM_BUILT)
+
+# checkov lives in its own virtualenv, installed from requirements-checkov.txt (pinned).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+PY_CHECKOV ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.11*/bin/python3.11) $(shell command -v python3.11 2>/dev/null) $(shell command -v python3 2>/dev/null))
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PY_CHECKOV) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	@touch $@
+
+checkov: $(CHECKOV_STAMP)
+	$(SCRUB) $(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation \
+		$(addprefix -f ,$(TEMPLATES))
+
 unit: $(STAMP)
 	$(SCRUB) $(BIN)/pytest
 
-test: lint typecheck cfn-lint unit
+test: lint typecheck cfn-lint sam-validate sam-build checkov unit
 
 bench: $(STAMP)
 	$(SCRUB) $(BIN)/python scripts/bench_start_system.py
