@@ -17,10 +17,14 @@ from botocore.exceptions import ClientError
 from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
+from container_manager.cfn import load_template
+from container_manager.intrinsics import Resolver
+from container_manager.matching.event_pattern import EventPattern
 from support.deployed import (
     ACCOUNT,
     EDGE_REGION,
     PLACEHOLDER,
+    ROOT,
     SERVER_NAME,
     Deployed,
     LambdaContext,
@@ -458,3 +462,38 @@ def test_bad_input_is_explained_and_changes_nothing(
     assert calls.mutations == []
     assert state(deployed) == before
     assert a_record(deployed) == (PLACEHOLDER, 30)
+
+
+# ------------------------------------------------------------------------------------------ the rule and the handler agree
+DELIVERED = {
+    "launch_successful",
+    "launch_successful_from_warm_pool",
+    "launch_successful_into_warm_pool",
+    "launch_successful_legacy_shape",
+    "terminate_lifecycle_action",
+    "terminate_lifecycle_action_into_warm_pool",
+}
+SAMPLES = sorted(p.stem for p in (ROOT / "events" / "instance-state-change").glob("*.json"))
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_template_rule_and_handler_agree_on_every_sample(
+    name: str, deployed: Deployed, handler: ModuleType
+) -> None:
+    # Given the rule pattern as the template resolves it for this deployment, and a running instance
+    template = load_template(ROOT / "template.yaml")
+    resolver = Resolver(
+        template,
+        refs={"AWS::Region": deployed.region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"},
+        attributes=deployed.attributes(),
+    )
+    rule = template["Resources"][FUNCTION]["Properties"]["Events"]["InstanceLaunchedOrTerminating"]
+    pattern = EventPattern(resolver.resolve(rule["Properties"]["Pattern"]))
+    (instance,) = scale_to(deployed, 1)
+    sample = scenario(name, instance)
+    # When the sample is offered to the rule and to the handler
+    delivered = pattern.matches(sample)
+    result = invoke(handler, sample)
+    # Then the rule delivers exactly the events the function handles, and the handler accepts exactly those
+    assert delivered is (name in DELIVERED)
+    assert (result["action"] != "rejected") is delivered, result["reason"]
