@@ -44,6 +44,10 @@ class GroupState:
     max_size: int
     instances: tuple[GroupInstance, ...]
 
+    def summary(self) -> str:
+        """``i-0abc:InService, i-0def:Terminating:Wait`` - for reasons in logs."""
+        return ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in self.instances) or "none"
+
     def member(self, instance_id: str) -> GroupInstance | None:
         """The group's record of ``instance_id``, or ``None`` when it is not (or no longer) in the group."""
         return next((i for i in self.instances if i.instance_id == instance_id), None)

@@ -59,19 +59,13 @@ def judge_task(task: TaskStateChange, cluster_arn: str) -> CrashVerdict:
     return CrashVerdict(False, f"stop code {task.stop_code!r} is not a crash this function acts on")
 
 
-def describe_instances(group: GroupState) -> str:
-    return ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in group.instances) or "none"
-
-
 def decide_stop(group: GroupState | None, group_name: str, region: str) -> StopDecision:
     if group is None:
         return StopDecision(False, f"Auto Scaling group {group_name} not found in {region}", problem=True)
     if group.desired_capacity == 0:
         # A second crash event (or a retry) after we stopped: setting 0 again would change nothing.
-        return StopDecision(
-            False, f"already stopped or stopping (desired 0; instances {describe_instances(group)})"
-        )
+        return StopDecision(False, f"already stopped or stopping (desired 0; instances {group.summary()})")
     return StopDecision(
         True,
-        f"crash loop broken: desired {group.desired_capacity} -> 0 (instances {describe_instances(group)})",
+        f"crash loop broken: desired {group.desired_capacity} -> 0 (instances {group.summary()})",
     )

@@ -18,10 +18,6 @@ class DnsDecision:
     problem: bool = False  # an error an admin must look at; retrying cannot fix it
 
 
-def describe_instances(group: GroupState) -> str:
-    return ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in group.instances) or "none"
-
-
 def launch_skip_reason(event: InstanceEvent) -> str | None:
     """Why a launch needs no look-up at all, or ``None``: an instance parked in the warm pool is not serving."""
     if event.destination == WARM_POOL:
@@ -52,7 +48,7 @@ def decide_launch(
         # Only the group's own instances may take the name, whatever the event claims.
         return DnsDecision(
             None,
-            f"instance {iid} is not in group {group.name} (instances: {describe_instances(group)}); DNS left alone",
+            f"instance {iid} is not in group {group.name} (instances: {group.summary()}); DNS left alone",
             problem=True,
         )
     if not member.is_active:

@@ -14,10 +14,6 @@ class StartDecision:
     problem: bool = False
 
 
-def describe_instances(group: GroupState) -> str:
-    return ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in group.instances) or "none"
-
-
 def decide_start(group: GroupState | None, group_name: str, region: str) -> StartDecision:
     if group is None:
         return StartDecision(False, f"Auto Scaling group {group_name} not found in {region}", problem=True)
@@ -29,12 +25,9 @@ def decide_start(group: GroupState | None, group_name: str, region: str) -> Star
         # Starting or running already: setting 1 again would change nothing, so don't touch the group.
         return StartDecision(
             False,
-            f"already starting or running (desired {group.desired_capacity}; "
-            f"instances {describe_instances(group)})",
+            f"already starting or running (desired {group.desired_capacity}; instances {group.summary()})",
         )
     stopping = [i for i in group.instances if not i.is_active]
     if stopping:
-        return StartDecision(
-            True, f"server is shutting down ({describe_instances(group)}); a knock brings it back"
-        )
+        return StartDecision(True, f"server is shutting down ({group.summary()}); a knock brings it back")
     return StartDecision(True, "server is stopped (desired 0); starting it")
