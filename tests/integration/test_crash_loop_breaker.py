@@ -9,7 +9,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
 from container_manager.cfn import load_template
@@ -21,9 +20,9 @@ from support.deployed import (
     ACCOUNT,
     ROOT,
     Deployed,
-    LambdaContext,
-    deploy,
+    desired,
     event,
+    invoke,
     log_lines,
     metric_names,
     record_api_calls,
@@ -32,20 +31,8 @@ from support.deployed import (
 )
 from support.deployed import load_handler as _load
 
-CONTAINER_REGION = "eu-west-1"
 # The cluster ARN the sample events carry; tests swap in the one moto created.
 SAMPLE_CLUSTER = "arn:aws:ecs:eu-west-1:111122223333:cluster/container-manager-minecraft"
-
-
-@pytest.fixture
-def aws() -> Any:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def deployed(aws: Any) -> Deployed:
-    return deploy(CONTAINER_REGION)
 
 
 @pytest.fixture
@@ -67,18 +54,6 @@ def task_event(name: str, deployed: Deployed) -> dict[str, Any]:
     if cluster.startswith(SAMPLE_CLUSTER):
         raw["detail"]["clusterArn"] = deployed.cluster_arn + cluster.removeprefix(SAMPLE_CLUSTER)
     return raw
-
-
-def invoke(handler: ModuleType, payload: Any) -> dict[str, Any]:
-    result: dict[str, Any] = handler.lambda_handler(payload, LambdaContext())
-    return result
-
-
-def desired(deployed: Deployed) -> int:
-    group = boto3.client("autoscaling", region_name=deployed.region).describe_auto_scaling_groups(
-        AutoScalingGroupNames=[deployed.asg_name]
-    )["AutoScalingGroups"][0]
-    return int(group["DesiredCapacity"])
 
 
 def server_running(deployed: Deployed, lifecycle_state: str = "InService") -> None:

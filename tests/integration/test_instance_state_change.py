@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
 from container_manager.cfn import load_template
@@ -27,33 +26,22 @@ from support.deployed import (
     ROOT,
     SERVER_NAME,
     Deployed,
-    LambdaContext,
     a_record,
     deploy,
     event,
+    invoke,
     log_lines,
     metric_names,
     record_api_calls,
+    set_lifecycle,
     state,
     template_env,
 )
 from support.deployed import load_handler as _load
 
-CONTAINER_REGION = "eu-west-1"
 FUNCTION = "InstanceStateChangeFunction"
 PACKAGE = "instance_state_change"
 SAMPLE_INSTANCE = "i-0a3f5c7e9b1d24680"  # the id the files in events/instance-state-change carry
-
-
-@pytest.fixture
-def aws() -> Any:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def deployed(aws: Any) -> Deployed:
-    return deploy(CONTAINER_REGION)
 
 
 def container_env(deployed: Deployed, **parameters: str) -> dict[str, str]:
@@ -74,11 +62,6 @@ def handler(
     return _load(PACKAGE, container_env(deployed), monkeypatch)
 
 
-def invoke(handler: ModuleType, payload: Any) -> dict[str, Any]:
-    result: dict[str, Any] = handler.lambda_handler(payload, LambdaContext())
-    return result
-
-
 def scenario(name: str, instance_id: str) -> dict[str, Any]:
     """A sample event from events/instance-state-change, about moto's instance instead of the sample's."""
     raw = copy.deepcopy(event(f"instance-state-change/{name}.json"))
@@ -93,15 +76,6 @@ def scale_to(deployed: Deployed, capacity: int) -> list[str]:
     client.update_auto_scaling_group(AutoScalingGroupName=deployed.asg_name, MaxSize=max(capacity, 1))
     client.set_desired_capacity(AutoScalingGroupName=deployed.asg_name, DesiredCapacity=capacity)
     return state(deployed)["instances"]
-
-
-def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) -> None:
-    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
-    for member in group.instance_states:
-        if member.instance.id == instance_id:
-            member.lifecycle_state = lifecycle_state
-            return
-    raise AssertionError(f"{instance_id} is not in the group")
 
 
 def public_ip(deployed: Deployed, instance_id: str) -> str:

@@ -10,18 +10,19 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
 from container_manager.awslogs import decode, encode
 from support.deployed import (
     ACCOUNT,
+    CONTAINER_REGION,
     EDGE_REGION,
     SERVER_NAME,
     Deployed,
-    LambdaContext,
     deploy,
+    desired,
     event,
+    invoke,
     log_lines,
     metric_names,
     record_api_calls,
@@ -29,20 +30,6 @@ from support.deployed import (
     template_env,
 )
 from support.deployed import load_handler as _load
-
-CONTAINER_REGION = "eu-west-1"
-
-
-@pytest.fixture
-def aws() -> Any:
-    with mock_aws():
-        yield
-
-
-@pytest.fixture
-def deployed(aws: Any) -> Deployed:
-    """Two-region flow: start-system in us-east-1, the container in eu-west-1."""
-    return deploy(CONTAINER_REGION)
 
 
 @pytest.fixture
@@ -52,18 +39,6 @@ def handler(
     # capsys first: Powertools' Logger binds sys.stdout when the handler module is imported.
     env = template_env("StartSystemFunction", deployed, function_region=EDGE_REGION)
     return _load("start_system", env, monkeypatch)
-
-
-def invoke(handler: ModuleType, payload: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = handler.lambda_handler(payload, LambdaContext())
-    return result
-
-
-def desired(deployed: Deployed) -> int:
-    group = boto3.client("autoscaling", region_name=deployed.region).describe_auto_scaling_groups(
-        AutoScalingGroupNames=[deployed.asg_name]
-    )["AutoScalingGroups"][0]
-    return int(group["DesiredCapacity"])
 
 
 def knock_datapoints(region: str) -> float:

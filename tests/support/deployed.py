@@ -35,6 +35,8 @@ DOMAIN = "example.com"
 SERVER_NAME = f"{CONTAINER_ID}.{DOMAIN}"
 PLACEHOLDER = "0.0.0.0"
 EDGE_REGION = "us-east-1"
+# Integration tests deploy the container outside us-east-1, so region mix-ups fail loudly.
+CONTAINER_REGION = "eu-west-1"
 # Real hosted zone ids start with Z (the template's HostedZoneId pattern insists); moto's random ones do not.
 ZONE_ID = "Z07432391BT2QKN8RXK1F"
 
@@ -271,3 +273,28 @@ def metric_names(output: str) -> dict[str, float]:
                     value = data[metric["Name"]]
                     names[metric["Name"]] = sum(value) if isinstance(value, list) else value
     return names
+
+
+def invoke(handler: ModuleType, payload: Any) -> dict[str, Any]:
+    """Call a loaded handler as Lambda would."""
+    result: dict[str, Any] = handler.lambda_handler(payload, LambdaContext())
+    return result
+
+
+def desired(deployed: Deployed) -> int:
+    group = boto3.client("autoscaling", region_name=deployed.region).describe_auto_scaling_groups(
+        AutoScalingGroupNames=[deployed.asg_name]
+    )["AutoScalingGroups"][0]
+    return int(group["DesiredCapacity"])
+
+
+def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) -> None:
+    """Put one group member into a lifecycle state moto cannot reach by itself (Pending:Wait, Terminating:Wait)."""
+    from moto.autoscaling.models import autoscaling_backends
+
+    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
+    for member in group.instance_states:
+        if member.instance.id == instance_id:
+            member.lifecycle_state = lifecycle_state
+            return
+    raise AssertionError(f"{instance_id} is not in the group")
