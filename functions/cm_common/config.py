@@ -105,6 +105,13 @@ class EnvReader:
 
         return self._convert(name, self._raw(name, default, fix), check, fix, ())
 
+    # The two variables every function reads, read the same way everywhere.
+    def container_id(self) -> str:
+        return self.text("CONTAINER_ID", pattern=CONTAINER_ID_RE, fix="set the container id, e.g. minecraft")
+
+    def asg_name(self) -> str:
+        return self.text("ASG_NAME", pattern=ASG_NAME_RE, fix="set the Auto Scaling group name")
+
     def finish(self) -> None:
         if self._problems:
             raise ConfigError(self._problems)

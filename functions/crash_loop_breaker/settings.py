@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cm_common.config import ASG_NAME_RE, CONTAINER_ID_RE, ECS_CLUSTER_ARN_RE, EnvReader
+from cm_common.config import ECS_CLUSTER_ARN_RE, EnvReader
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,8 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         read = EnvReader(env)
         settings = cls(
-            container_id=read.text(
-                "CONTAINER_ID", pattern=CONTAINER_ID_RE, fix="set the container id, e.g. minecraft"
-            ),
-            asg_name=read.text("ASG_NAME", pattern=ASG_NAME_RE, fix="set the Auto Scaling group name"),
+            container_id=read.container_id(),
+            asg_name=read.asg_name(),
             cluster_arn=read.text(
                 "CLUSTER_ARN",
                 pattern=ECS_CLUSTER_ARN_RE,

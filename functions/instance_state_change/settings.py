@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cm_common.config import ASG_NAME_RE, AWS_REGION_RE, CONTAINER_ID_RE, HOSTED_ZONE_ID_RE, EnvReader
+from cm_common.config import AWS_REGION_RE, HOSTED_ZONE_ID_RE, EnvReader
 
 # Route 53 accepts far longer TTLs, but a record that outlives a stop by minutes strands players; the
 # template's DnsRecordTtl parameter allows 1-300 and this check mirrors it.
@@ -26,12 +26,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         read = EnvReader(env)
         settings = cls(
-            container_id=read.text(
-                "CONTAINER_ID", pattern=CONTAINER_ID_RE, fix="set the container id, e.g. minecraft"
-            ),
+            container_id=read.container_id(),
             # Lambda sets AWS_REGION: the function runs in the container's region, beside its ASG and instances.
             region=read.text("AWS_REGION", pattern=AWS_REGION_RE, fix="set the region, e.g. eu-west-1"),
-            asg_name=read.text("ASG_NAME", pattern=ASG_NAME_RE, fix="set the Auto Scaling group name"),
+            asg_name=read.asg_name(),
             hosted_zone_id=read.text(
                 "HOSTED_ZONE_ID",
                 pattern=HOSTED_ZONE_ID_RE,

@@ -7,9 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from cm_common.config import (
-    ASG_NAME_RE,
     AWS_REGION_RE,
-    CONTAINER_ID_RE,
     DNS_QUERY_TYPES,
     METRIC_NAME_RE,
     EnvReader,
@@ -33,9 +31,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         read = EnvReader(env)
         settings = cls(
-            container_id=read.text(
-                "CONTAINER_ID", pattern=CONTAINER_ID_RE, fix="set the container id, e.g. minecraft"
-            ),
+            container_id=read.container_id(),
             server_name=read.dns_name(
                 "SERVER_NAME", fix="set the server's DNS name, e.g. minecraft.example.com"
             ),
@@ -55,7 +51,7 @@ class Settings:
                 pattern=AWS_REGION_RE,
                 fix="set the region of the container stack, e.g. eu-west-1",
             ),
-            asg_name=read.text("ASG_NAME", pattern=ASG_NAME_RE, fix="set the Auto Scaling group name"),
+            asg_name=read.asg_name(),
             knock_namespace=read.text(
                 "KNOCK_METRIC_NAMESPACE", pattern=METRIC_NAME_RE, fix="set the knock metric namespace"
             ),
