@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from container_manager.cfn import load_template
 from container_manager.config import (
     ContainerConfig,
     Port,
@@ -108,7 +109,8 @@ def render_config(
         target.parent.mkdir(parents=True, exist_ok=True)
         _write(target, text)
         written.append(target)
-    deployments = plan_deployments(config)
+    declared = set(load_template(source_root / ROOT_TEMPLATE).get("Parameters", {}))
+    deployments = plan_deployments(config, declared)
     parameters_file = out_dir / PARAMETERS_FILE
     _write(parameters_file, samconfig_text(config, deployments, config_name))
     written.append(parameters_file)
@@ -169,9 +171,18 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
     return parameters
 
 
-def plan_deployments(config: ContainerConfig) -> list[Deployment]:
-    """The stacks to deploy, in order (docs/architecture.md, "Deploying")."""
+def plan_deployments(config: ContainerConfig, declared: set[str] | None = None) -> list[Deployment]:
+    """The stacks to deploy, in order (docs/architecture.md, "Deploying").
+
+    ``declared``: the root template's parameter names; values for parameters a newer template adds (the
+    activity agent's port list) are only passed when the template declares them.
+    """
     base = container_parameters(config)
+    if declared is not None and "ActivityPorts" in declared:
+        base["ActivityPorts"] = " ".join(f"{p.protocol}/{p.number}" for p in config.Container.Ports)
+    undeclared = sorted(set(base) - declared) if declared is not None else []
+    if undeclared:
+        raise RenderError(f"template.yaml does not declare parameters {undeclared} that cm render sets")
     if not config.split_regions:
         return [Deployment("all", config.stack_name, config.Region, {"DeployPart": "all", **base})]
     edge = {"DeployPart": "edge", **base, "ContainerRegion": config.Region}
@@ -188,8 +199,9 @@ def stack_tags(config: ContainerConfig) -> dict[str, str]:
 
 
 def overrides(parameters: dict[str, str]) -> list[str]:
-    """`Key=Value` words for `sam deploy --parameter-overrides` (values never hold spaces or quotes)."""
-    return [f"{key}={value}" for key, value in parameters.items()]
+    """`Key=Value` words for `sam deploy --parameter-overrides`; a value with spaces is double-quoted, as sam
+    parses it (config values hold no quotes: ids, names, numbers, port lists)."""
+    return [f'{key}="{value}"' if " " in value else f"{key}={value}" for key, value in parameters.items()]
 
 
 def samconfig_text(config: ContainerConfig, deployments: list[Deployment], config_name: str) -> str:
