@@ -1,0 +1,670 @@
+"""The parts of AWS that moto does not play, played from what the templates declare. Every line it prints is
+marked "simulated".
+
+* ``Route53QueryLog`` - Route 53 answers a query and writes the documented query-log line to the log group of the
+  zone's ``QueryLoggingConfig`` (really written to moto's log group).
+* ``SubscriptionFilters`` - CloudWatch Logs applies each subscription's ``FilterPattern`` (``matching.
+  filter_pattern``) and invokes its function with the documented ``awslogs`` payload.
+* ``EventBus`` - EventBridge matches each event against every deployed rule's pattern (``matching.
+  event_pattern``) and delivers to the rule's targets (Lambda, SNS with the rule's input transformer).
+* ``AutoScaling`` - the group's instance lifecycle over time: Pending -> InService ("EC2 Instance Launch
+  Successful"), scale-in through the template's termination lifecycle hooks (Terminating:Wait, "EC2
+  Instance-terminate Lifecycle Action"), then terminated ("EC2 Instance Terminate Successful"); group metrics
+  listed in the template's ``MetricsCollection``.
+* ``Ecs`` - the DAEMON service's task on each instance ("ECS Task State Change": RUNNING, STOPPED on drain or on
+  a crash, restarted by the scheduler).
+* ``Traffic`` - the metrics AWS publishes for a running server: EC2 ``NetworkIn`` per group (when the launch
+  template enables detailed monitoring) and EFS ``DataReadIOBytes``.
+* ``CloudWatch`` - the alarms of the templates evaluated once a minute (``alarms``) over moto's stored
+  datapoints; on a state change their actions run: a scaling policy is executed in moto, an SNS topic gets the
+  notification.
+"""
+
+from __future__ import annotations
+
+import bisect
+import contextlib
+import itertools
+import json
+import re
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from container_manager import awslogs
+from container_manager.matching.event_pattern import EventPattern
+from container_manager.matching.filter_pattern import FilterPattern
+from container_manager.rehearsal import aws_events
+from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
+from container_manager.rehearsal.lambdas import Invocation, LambdaService
+from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION, GroupSpec, Rule, World, ZoneSpec
+
+# Simulated durations (seconds): how long AWS takes, from documentation and experience, not from the templates.
+BOOT_SECONDS = 95  # ECS-optimized AMI: instance running and agent registered
+TASK_START_SECONDS = 40  # image pull (prefer-cached) and container start
+TASK_RESTART_SECONDS = 10  # the service scheduler places a replacement task
+DRAIN_NOTICE_SECONDS = 15  # ECS sees the termination hook and sets the container instance DRAINING
+DRAIN_SECONDS = 60  # managed draining: task stopped (StopTimeout), hook completed
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_ms(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_ids = itertools.count(1)
+
+
+def _uuid(prefix: int) -> str:
+    n = next(_ids)
+    return f"{prefix:08x}-{n:04x}-4{n:03x}-8{n:03x}-{n:012x}"
+
+
+def describe_outcome(invocation: Invocation) -> str:
+    if invocation.ok:
+        reason = str(invocation.result.get("reason", ""))
+        return f"{invocation.action}: {reason}"
+    last = invocation.attempts[-1]
+    tries = len(invocation.attempts)
+    tail = " -> failed-events queue" if invocation.dead_lettered else ""
+    return f"FAILED after {tries} attempt(s): {last.error}{tail}"
+
+
+# --------------------------------------------------------------------------------------------- Route 53 + Logs
+class SubscriptionFilters:
+    def __init__(self, world: World, lambdas: LambdaService) -> None:
+        self.world = world
+        self.lambdas = lambdas
+
+    def deliver(self, region: str, log_group: str, stream: str, line: str) -> list[Invocation]:
+        invoked = []
+        for sub in self.world.subscriptions:
+            if sub.region != region or sub.log_group != log_group:
+                continue
+            passed = FilterPattern.parse(sub.pattern).matches(line)
+            self.world.timeline.simulated(
+                "logs subscription",
+                f"filter {sub.pattern!r} on {log_group}: {'match -> ' + sub.function.short if passed else 'no match'}",
+            )
+            if not passed:
+                continue
+            stamp = int(self.world.clock.now.timestamp() * 1000)
+            payload = {
+                "messageType": "DATA_MESSAGE",
+                "owner": ACCOUNT,
+                "logGroup": log_group,
+                "logStream": stream,
+                "subscriptionFilters": [sub.name],
+                "logEvents": [{"id": f"{stamp:0>56}", "timestamp": stamp, "message": line}],
+            }
+            invocation = self.lambdas.invoke(
+                sub.function, awslogs.encode(payload), f"subscription {sub.name}"
+            )
+            invoked.append(invocation)
+        return invoked
+
+
+class Route53QueryLog:
+    """Route 53 (public zones) logs each query it answers to the zone's query-logging log group."""
+
+    EDGES = ("IAD12", "FRA6", "LHR61", "NRT57")
+
+    def __init__(self, world: World, filters: SubscriptionFilters) -> None:
+        self.world = world
+        self.filters = filters
+
+    def zone_for(self, name: str) -> ZoneSpec | None:
+        name = name.rstrip(".").lower()
+        owners = [z for z in self.world.zones.values() if name == z.name or name.endswith("." + z.name)]
+        return max(owners, key=lambda z: len(z.name), default=None)
+
+    def query(self, name: str, qtype: str, resolver_ip: str) -> list[Invocation]:
+        zone = self.zone_for(name)
+        if zone is None:
+            self.world.timeline.simulated("route53", f"{name} {qtype}: no zone of this deployment answers")
+            return []
+        exists = any(
+            r["Name"].rstrip(".") == name.rstrip(".")
+            for r in self.world.client("route53", EDGE_REGION).list_resource_record_sets(
+                HostedZoneId=zone.id
+            )["ResourceRecordSets"]
+        )
+        rcode = "NOERROR" if exists else "NXDOMAIN"
+        if zone.query_log_group is None:
+            self.world.timeline.simulated(
+                "route53", f"{name} {qtype} {rcode} answered by zone {zone.name}: it has no query logging"
+            )
+            return []
+        line = aws_events.query_log_line(
+            name,
+            qtype,
+            response=rcode,
+            edge=self.EDGES[len(name) % len(self.EDGES)],
+            resolver_ip=resolver_ip,
+            zone_id=zone.id,
+            time=iso_ms(self.world.clock.now),
+        )
+        stream = f"{zone.id}/{self.EDGES[len(name) % len(self.EDGES)]}"
+        logs = self.world.client("logs", EDGE_REGION)
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_stream(logGroupName=zone.query_log_group, logStreamName=stream)
+        logs.put_log_events(
+            logGroupName=zone.query_log_group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": int(self.world.clock.now.timestamp() * 1000), "message": line}],
+        )
+        self.world.timeline.simulated("route53 query log", line)
+        return self.filters.deliver(EDGE_REGION, zone.query_log_group, stream, line)
+
+
+# ------------------------------------------------------------------------------------------------- EventBridge
+@dataclass
+class Notification:
+    at: datetime
+    topic: str
+    message: str
+    origin: str
+
+
+class EventBus:
+    def __init__(self, world: World, lambdas: LambdaService) -> None:
+        self.world = world
+        self.lambdas = lambdas
+        self.held: list[tuple[str, dict[str, Any]]] = []
+        self.holding: set[str] = set()
+        self.notifications: list[Notification] = []
+        self.delivered: list[tuple[str, dict[str, Any]]] = []  # (rule name, event)
+        self._compiled: dict[int, EventPattern] = {}
+
+    def _pattern(self, rule: Rule) -> EventPattern:
+        key = id(rule)
+        if key not in self._compiled:
+            self._compiled[key] = EventPattern(rule.pattern)
+        return self._compiled[key]
+
+    def put(self, region: str, event: dict[str, Any]) -> None:
+        detail_type = str(event.get("detail-type"))
+        if detail_type in self.holding:
+            self.held.append((region, event))
+            self.world.timeline.simulated(
+                "eventbridge", f'"{detail_type}" delivery delayed (held by the scenario)'
+            )
+            return
+        self._route(region, event)
+
+    def release(self, detail_type: str) -> None:
+        self.holding.discard(detail_type)
+        keep = []
+        for region, event in self.held:
+            if event.get("detail-type") == detail_type:
+                self.world.timeline.simulated("eventbridge", f'"{detail_type}" delivered late')
+                self._route(region, event)
+            else:
+                keep.append((region, event))
+        self.held = keep
+
+    def _route(self, region: str, event: dict[str, Any]) -> None:
+        matched = [r for r in self.world.rules if r.region == region and self._pattern(r).matches(event)]
+        subject = event.get("detail", {}).get("EC2InstanceId") or event.get("detail", {}).get(
+            "lastStatus", ""
+        )
+        names = ", ".join(r.origin.split(": ")[-1] for r in matched) or "no rule"
+        self.world.timeline.simulated(
+            "eventbridge", f'"{event.get("detail-type")}" ({subject}) matches: {names}'
+        )
+        for rule in matched:
+            self.delivered.append((rule.name, event))
+            for target in rule.targets:
+                if target.function is not None:
+                    self.lambdas.invoke(target.function, event, f"rule {rule.name}")
+                elif target.arn in self.world.topics:
+                    message = self._transform(event, target.input_paths, target.input_template)
+                    self.publish(target.arn, message, f"rule {rule.origin}")
+                else:
+                    self.world.timeline.simulated("eventbridge", f"target {target.arn} is not emulated")
+
+    @staticmethod
+    def _transform(event: dict[str, Any], paths: Any, template: str | None) -> str:
+        if template is None:
+            return json.dumps(event)
+        values = {}
+        for name, path in dict(paths).items():
+            value: Any = event
+            for part in str(path).removeprefix("$.").split("."):
+                value = value.get(part) if isinstance(value, dict) else None
+            values[name] = "" if value is None else str(value)
+        text = re.sub(r"<([A-Za-z0-9_.-]+)>", lambda m: values.get(m.group(1), m.group(0)), template)
+        return text[1:-1] if text.startswith('"') and text.endswith('"') else text
+
+    def publish(self, topic: str, message: str, origin: str) -> None:
+        self.world.client("sns", self.world.topics[topic]).publish(TopicArn=topic, Message=message)
+        self.notifications.append(Notification(self.world.clock.now, topic, message, origin))
+        self.world.timeline.simulated("sns", f"{topic.rsplit(':', 1)[-1]} <- {message[:110]}")
+
+
+# ------------------------------------------------------------------------------------------------ Auto Scaling
+@dataclass
+class Tracked:
+    instance_id: str
+    group: GroupSpec
+    phase: str  # Pending | InService | Terminating:Wait | Terminated
+    launched_at: datetime
+    ip: str | None = None
+
+
+class AutoScaling:
+    """Plays the Auto Scaling service over moto's groups: moto creates the instance on a capacity increase; the
+    lifecycle (Pending, hooks, draining, termination) and its events come from here."""
+
+    def __init__(self, world: World, bus: EventBus, ecs: Ecs) -> None:
+        self.world = world
+        self.bus = bus
+        self.ecs = ecs
+        self.instances: dict[str, Tracked] = {}
+        self.scale_ins: list[tuple[datetime, str]] = []  # (when, group): capacity went to 0 with instances
+
+    def _moto_group(self, group: GroupSpec) -> Any:
+        from moto.autoscaling.models import autoscaling_backends
+
+        return autoscaling_backends[ACCOUNT][group.region].autoscaling_groups[group.name]
+
+    def active(self, group: GroupSpec) -> list[Tracked]:
+        return [
+            t for t in self.instances.values() if t.group is group and t.phase in ("Pending", "InService")
+        ]
+
+    def reconcile(self) -> None:
+        for group in self.world.groups.values():
+            moto_group = self._moto_group(group)
+            for state in moto_group.instance_states:
+                iid = state.instance.id
+                if iid not in self.instances:
+                    self._launched(group, state)
+            desired = int(moto_group.desired_capacity or 0)
+            active = self.active(group)
+            if len(active) > desired:
+                # Default termination policy, simplified: the newest instance first, Pending before InService.
+                victims = sorted(active, key=lambda t: (t.phase != "Pending", t.launched_at), reverse=False)
+                for tracked in victims[: len(active) - desired]:
+                    self._scale_in(tracked)
+
+    def _launched(self, group: GroupSpec, state: Any) -> None:
+        iid = state.instance.id
+        # moto puts new instances InService at once, and scales them in itself; the lifecycle is ours.
+        state.lifecycle_state = "Pending"
+        state.protected_from_scale_in = True
+        tracked = Tracked(
+            iid, group, "Pending", self.world.clock.now, self.world.instance_ip(group.region, iid)
+        )
+        self.instances[iid] = tracked
+        self.world.timeline.simulated(
+            "autoscaling", f"{group.name}: launching {iid} (Pending), public IP {tracked.ip or 'none'}"
+        )
+        self.world.clock.after(BOOT_SECONDS, lambda: self._in_service(tracked), f"{iid} in service")
+
+    def _in_service(self, tracked: Tracked) -> None:
+        if tracked.phase != "Pending":
+            return
+        tracked.phase = "InService"
+        self._set_moto_state(tracked, "InService")
+        self.world.timeline.simulated("autoscaling", f"{tracked.group.name}: {tracked.instance_id} InService")
+        self._emit(tracked, "EC2 Instance Launch Successful")
+        self.ecs.instance_joined(tracked)
+
+    def _scale_in(self, tracked: Tracked) -> None:
+        group = tracked.group
+        self.scale_ins.append((self.world.clock.now, group.name))
+        self.ecs.instance_draining(tracked)
+        if group.termination_hooks:
+            tracked.phase = "Terminating:Wait"
+            self._set_moto_state(tracked, "Terminating:Wait")
+            self.world.timeline.simulated(
+                "autoscaling",
+                f"{group.name}: {tracked.instance_id} Terminating:Wait (lifecycle hook "
+                f"{', '.join(group.termination_hooks)})",
+            )
+            self._emit(tracked, "EC2 Instance-terminate Lifecycle Action")
+            self.world.clock.after(
+                DRAIN_SECONDS, lambda: self._terminated(tracked), f"{tracked.instance_id} gone"
+            )
+        else:
+            self.world.timeline.simulated(
+                "autoscaling",
+                f"{group.name}: {tracked.instance_id} terminating (no termination lifecycle hook)",
+            )
+            self._terminated(tracked)
+
+    def _terminated(self, tracked: Tracked) -> None:
+        tracked.phase = "Terminated"
+        moto_group = self._moto_group(tracked.group)
+        moto_group.instance_states = [
+            s for s in moto_group.instance_states if s.instance.id != tracked.instance_id
+        ]
+        self.world.client("ec2", tracked.group.region).terminate_instances(InstanceIds=[tracked.instance_id])
+        self.world.timeline.simulated(
+            "autoscaling", f"{tracked.group.name}: {tracked.instance_id} terminated"
+        )
+        self._emit(tracked, "EC2 Instance Terminate Successful")
+
+    def _set_moto_state(self, tracked: Tracked, state: str) -> None:
+        for member in self._moto_group(tracked.group).instance_states:
+            if member.instance.id == tracked.instance_id:
+                member.lifecycle_state = state
+
+    def _emit(self, tracked: Tracked, detail_type: str) -> None:
+        event = aws_events.asg_event(
+            detail_type,
+            group_name=tracked.group.name,
+            instance_id=tracked.instance_id,
+            region=tracked.group.region,
+            account=ACCOUNT,
+            time=iso(self.world.clock.now),
+            event_id=_uuid(0xA5),
+        )
+        event["resources"] = [
+            tracked.group.arn if r.startswith("arn:aws:autoscaling") else r for r in event["resources"]
+        ]
+        self.bus.put(tracked.group.region, event)
+
+    def publish_group_metrics(self) -> None:
+        for group in self.world.groups.values():
+            if "GroupInServiceInstances" in group.metrics_collection:
+                in_service = sum(1 for t in self.active(group) if t.phase == "InService")
+                _put(
+                    self.world,
+                    group.region,
+                    "AWS/AutoScaling",
+                    "GroupInServiceInstances",
+                    {"AutoScalingGroupName": group.name},
+                    float(in_service),
+                    None,
+                )
+
+
+# ------------------------------------------------------------------------------------------------------- ECS
+@dataclass
+class Task:
+    task_id: str
+    instance: Tracked
+    status: str = "PENDING"
+
+
+class Ecs:
+    """The DAEMON service of each cluster: one task per active container instance, replaced when it stops, none
+    on a DRAINING instance."""
+
+    def __init__(self, world: World, bus: EventBus) -> None:
+        self.world = world
+        self.bus = bus
+        self.tasks: dict[str, Task] = {}  # instance id -> current task
+        self.draining: set[str] = set()  # container instances ECS has set DRAINING
+        self.crash_next: int = 0  # how many upcoming task starts crash at once (a crash loop)
+        self.crash_exit_code: int = 1
+
+    def _daemon(self) -> bool:
+        return any(s.scheduling == "DAEMON" for s in self.world.services)
+
+    def instance_joined(self, instance: Tracked) -> None:
+        if self._daemon():
+            self.world.clock.after(TASK_START_SECONDS, lambda: self._start(instance), "task start")
+
+    def _start(self, instance: Tracked) -> None:
+        if instance.phase not in ("InService", "Terminating:Wait") or instance.instance_id in self.draining:
+            return
+        task = Task(f"{next(_ids):032x}"[-32:], instance, "RUNNING")
+        self.tasks[instance.instance_id] = task
+        self._emit(task, "running", (None,))
+        if self.crash_next > 0:
+            self.world.clock.after(3, lambda: self._crash_again(task), "container exits")
+
+    def _crash_again(self, task: Task) -> None:
+        if self.crash_next > 0 and task.status == "RUNNING":
+            self.crash(task.instance.instance_id, "essential_container_exited", self.crash_exit_code)
+
+    def crash_loop(self, instance_id: str, times: int, exit_code: int) -> bool:
+        """The running task's essential container exits ``exit_code``, and so does each replacement, ``times``
+        times in all."""
+        self.crash_next, self.crash_exit_code = times, exit_code
+        return self.crash(instance_id, "essential_container_exited", exit_code)
+
+    def running(self, instance_id: str) -> Task | None:
+        task = self.tasks.get(instance_id)
+        return task if task is not None and task.status == "RUNNING" else None
+
+    def crash(self, instance_id: str, kind: str, exit_code: int) -> bool:
+        task = self.running(instance_id)
+        if task is None:
+            return False
+        task.status = "STOPPED"
+        self.crash_next = max(0, self.crash_next - 1)
+        self._emit(task, kind, (exit_code,))
+        self.world.clock.after(TASK_RESTART_SECONDS, lambda: self._start(task.instance), "task restart")
+        return True
+
+    def instance_draining(self, instance: Tracked) -> None:
+        """Managed draining: ECS notices the hook, sets the instance DRAINING, stops its task (SIGTERM, the
+        world saves, exit 0)."""
+
+        def drain() -> None:
+            self.draining.add(instance.instance_id)
+            task = self.running(instance.instance_id)
+            if task is not None:
+                task.status = "STOPPED"
+                self._emit(task, "service_scheduler_scale_in", (0,))
+
+        self.world.clock.after(DRAIN_NOTICE_SECONDS, drain, "instance draining")
+
+    def _emit(self, task: Task, kind: str, exit_codes: tuple[int | None, ...]) -> None:
+        service = next(s for s in self.world.services)
+        event = aws_events.ecs_task_event(
+            kind,
+            cluster_arn=service.cluster_arn,
+            exit_codes=exit_codes,
+            time=iso(self.world.clock.now),
+            event_id=_uuid(0xEC),
+            task_id=task.task_id,
+            container_instance_id=f"{abs(hash(task.instance.instance_id)):032x}"[:32],
+        )
+        self.world.timeline.simulated(
+            "ecs",
+            f"task {task.task_id[-8:]} on {task.instance.instance_id}: {event['detail']['lastStatus']}"
+            + (f" ({event['detail'].get('stopCode')}, exit {exit_codes[0]})" if kind != "running" else ""),
+        )
+        self.bus.put(service.region, event)
+
+
+# --------------------------------------------------------------------------------------------- metrics, alarms
+def _put(
+    world: World, region: str, namespace: str, name: str, dims: dict[str, str], value: float, unit: str | None
+) -> None:
+    """A datapoint AWS publishes for the minute that just ended (stamped inside that minute)."""
+    datum: dict[str, Any] = {
+        "MetricName": name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in dims.items()],
+        "Value": value,
+        "Timestamp": world.clock.now - timedelta(seconds=30),
+    }
+    if unit:
+        datum["Unit"] = unit
+    world.client("cloudwatch", region).put_metric_data(Namespace=namespace, MetricData=[datum])
+
+
+class Traffic:
+    """Per-minute metrics of a running server: EC2 NetworkIn by group, EFS reads."""
+
+    EFS_READ_BYTES_PER_MINUTE = 48_000.0  # the server reading its world; subtracted by the idle alarm
+
+    def __init__(self, world: World, autoscaling: AutoScaling) -> None:
+        self.world = world
+        self.autoscaling = autoscaling
+        self.player_bytes_per_second = 0.0
+
+    def publish(self) -> None:
+        for group in self.world.groups.values():
+            running = [t for t in self.autoscaling.active(group) if t.phase == "InService"]
+            if not running:
+                continue
+            efs = self.EFS_READ_BYTES_PER_MINUTE
+            if group.detailed_monitoring:
+                netin = self.player_bytes_per_second * 60 + efs + 3_000.0  # players, NFS reads, agents
+                _put(
+                    self.world,
+                    group.region,
+                    "AWS/EC2",
+                    "NetworkIn",
+                    {"AutoScalingGroupName": group.name},
+                    netin,
+                    "Bytes",
+                )
+            for fs, region in self.world.file_systems:
+                if region == group.region:
+                    _put(self.world, region, "AWS/EFS", "DataReadIOBytes", {"FileSystemId": fs}, efs, "Bytes")
+
+
+class MetricStore:
+    """moto's stored datapoints, indexed by metric identity for the alarm evaluator."""
+
+    def __init__(self, regions: Sequence[str]) -> None:
+        self.regions = list(regions)
+        self._seen: dict[str, int] = defaultdict(int)
+        self._index: dict[MetricKey, list[Datapoint]] = defaultdict(list)
+
+    def refresh(self) -> None:
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        for region in self.regions:
+            data = cloudwatch_backends[ACCOUNT][region].metric_data
+            for datum in data[self._seen[region] :]:
+                if not hasattr(datum, "value"):
+                    continue
+                key = MetricKey(
+                    datum.namespace,
+                    datum.name,
+                    frozenset((str(d.name), str(d.value)) for d in datum.dimensions),
+                )
+                stamp = datum.timestamp
+                if stamp.tzinfo is None:
+                    stamp = stamp.replace(tzinfo=UTC)
+                points = self._index[key]
+                point = Datapoint(stamp.timestamp(), float(datum.value), datum.unit)
+                bisect.insort(points, point, key=lambda p: p.timestamp)
+            self._seen[region] = len(data)
+
+    def datapoints(self, key: MetricKey, start: float, end: float) -> Sequence[Datapoint]:
+        points = self._index.get(key, [])
+        low = bisect.bisect_left(points, start, key=lambda p: p.timestamp)
+        high = bisect.bisect_left(points, end, key=lambda p: p.timestamp)
+        return points[low:high]
+
+
+@dataclass
+class AlarmAction:
+    at: datetime
+    alarm: str
+    state: str
+    target: str
+
+
+class CloudWatch:
+    def __init__(self, world: World, bus: EventBus, store: MetricStore) -> None:
+        self.world = world
+        self.bus = bus
+        self.store = store
+        self.evaluators = {a.logical: AlarmEvaluator(a.definition) for a in world.alarms}
+        self.actions: list[AlarmAction] = []
+
+    def evaluate(self) -> None:
+        self.store.refresh()
+        for spec in self.world.alarms:
+            evaluator = self.evaluators[spec.logical]
+            result = evaluator.evaluate(self.store, self.world.clock.now)
+            if not result.changed:
+                continue
+            self.world.timeline.simulated(
+                "cloudwatch alarm",
+                f"{spec.definition.name} -> {result.state}: {result.describe(spec.definition)}",
+            )
+            for target in result.actions:
+                self._act(spec.definition.name, result.state, target)
+
+    def _act(self, alarm: str, state: str, target: str) -> None:
+        self.actions.append(AlarmAction(self.world.clock.now, alarm, state, target))
+        if target in self.world.policies:
+            group, policy, region = self.world.policies[target]
+            self.world.timeline.simulated("cloudwatch alarm", f"{alarm} executes scaling policy {policy}")
+            self.world.client("autoscaling", region).execute_policy(
+                AutoScalingGroupName=group, PolicyName=policy, HonorCooldown=False
+            )
+        elif target in self.world.topics:
+            self.bus.publish(target, f"ALARM: {alarm} is now {state}", f"alarm {alarm}")
+        else:
+            self.world.timeline.simulated(
+                "cloudwatch alarm", f"{alarm}: action target {target} is not deployed"
+            )
+
+    def alerts(self, since: datetime | None = None) -> list[AlarmAction]:
+        return [a for a in self.actions if a.target in self.world.topics and (since is None or a.at >= since)]
+
+
+@dataclass
+class Cloud:
+    """All simulated parts, wired together; ``tick`` runs once per simulated minute."""
+
+    world: World
+    lambdas: LambdaService
+    filters: SubscriptionFilters
+    route53: Route53QueryLog
+    bus: EventBus
+    ecs: Ecs
+    autoscaling: AutoScaling
+    traffic: Traffic
+    cloudwatch: CloudWatch
+    ticks: int = field(default=0)
+
+    @classmethod
+    def build(cls, world: World) -> Cloud:
+        lambdas = LambdaService(world)
+        filters = SubscriptionFilters(world, lambdas)
+        bus = EventBus(world, lambdas)
+        ecs = Ecs(world, bus)
+        autoscaling = AutoScaling(world, bus, ecs)
+        regions = sorted(
+            {a.region for a in world.alarms} | {g.region for g in world.groups.values()} | {EDGE_REGION}
+        )
+        cloud = cls(
+            world=world,
+            lambdas=lambdas,
+            filters=filters,
+            route53=Route53QueryLog(world, filters),
+            bus=bus,
+            ecs=ecs,
+            autoscaling=autoscaling,
+            traffic=Traffic(world, autoscaling),
+            cloudwatch=CloudWatch(world, bus, MetricStore(regions)),
+        )
+        lambdas._on_invoked = cloud._after_invocation
+        return cloud
+
+    def _after_invocation(self, invocation: Invocation) -> None:
+        self.world.timeline.real(
+            f"λ {invocation.function.short}", describe_outcome(invocation), ok=invocation.ok
+        )
+        self.autoscaling.reconcile()
+
+    def tick(self, now: datetime) -> None:
+        """Once a minute: AWS's metrics for the minute that ended, then the alarms."""
+        self.ticks += 1
+        self.autoscaling.reconcile()
+        self.traffic.publish()
+        self.autoscaling.publish_group_metrics()
+        self.cloudwatch.evaluate()
+        self.autoscaling.reconcile()
+
+    def advance(self, seconds: float) -> None:
+        self.world.clock.advance(seconds, self.tick)
+        self.autoscaling.reconcile()

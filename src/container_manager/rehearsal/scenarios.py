@@ -1,0 +1,356 @@
+"""The rehearsal's scenarios, as data, and the driver that plays them on one deployed world.
+
+A scenario is a list of steps (something a player, a bot or the container does, or time passing) and
+expectations (``Expect``), checked where they stand. Every expectation becomes one row of the summary table.
+Values may name a template parameter (``"param:IdleMinutes"``), so the expectations follow the templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from container_manager.rehearsal.aws_parts import Cloud
+from container_manager.rehearsal.lambdas import Invocation
+from container_manager.rehearsal.world import GroupSpec, World, ZoneSpec
+
+
+# ------------------------------------------------------------------------------------------------------ steps
+@dataclass(frozen=True)
+class Resolve:
+    """Someone resolves ``name`` ({server}, {domain}, {id} are filled in)."""
+
+    name: str
+    qtype: str = "A"
+    who: str = "player"
+    resolver_ip: str = "192.0.2.44"
+
+
+@dataclass(frozen=True)
+class Wait:
+    minutes: float | str  # or "param:<Name>[+extra]"
+
+
+@dataclass(frozen=True)
+class Players:
+    """Player traffic from now on, in bytes per second (0: everyone left)."""
+
+    bytes_per_second: float
+
+
+@dataclass(frozen=True)
+class CrashLoop:
+    """The running task's essential container exits ``exit_code``, and so does each replacement: ``times`` in all."""
+
+    times: int = 2
+    exit_code: int = 1
+
+
+@dataclass(frozen=True)
+class Hold:
+    """EventBridge delays events of ``detail_type`` until ``Release`` (a slow delivery)."""
+
+    detail_type: str
+
+
+@dataclass(frozen=True)
+class Release:
+    detail_type: str
+
+
+@dataclass(frozen=True)
+class Mark:
+    """Remember now: the A record's value and the time, for ``record == marked`` and ``stopped_after_mark``."""
+
+
+@dataclass(frozen=True)
+class Expect:
+    """``what``: deployed | record | desired | invoked | last_outcome | alerts | alarm_entered |
+    stopped_after_mark | task | failed_invocations."""
+
+    what: str
+    value: Any = None
+    function: str | None = None
+    alarm: str | None = None
+    label: str = ""
+
+
+Step = Resolve | Wait | Players | CrashLoop | Hold | Release | Mark | Expect
+
+
+@dataclass(frozen=True)
+class Scenario:
+    title: str
+    steps: tuple[Step, ...]
+
+
+LAUNCH = "EC2 Instance-terminate Lifecycle Action"
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "1 deploy",
+        (
+            Expect("deployed", label="functions, event sources, alarms from the templates"),
+            Expect("record", "placeholder", label="A record holds the placeholder"),
+            Expect("desired", 0, label="group starts at 0"),
+        ),
+    ),
+    Scenario(
+        "2 bots resolve other names",
+        (
+            Resolve("other.{domain}", who="bot", resolver_ip="198.51.100.7"),
+            Resolve("x.{server}", who="bot", resolver_ip="198.51.100.7"),
+            Resolve("{server}", "TXT", who="bot", resolver_ip="198.51.100.7"),
+            Wait(1),
+            Expect("invoked", 0, function="start-system", label="start-system not invoked"),
+            Expect("desired", 0, label="server stays stopped"),
+        ),
+    ),
+    Scenario(
+        "3 a player starts the server",
+        (
+            Resolve("{server}"),
+            Expect("last_outcome", "started", function="start-system", label="start-system starts it"),
+            Expect("desired", 1, label="desired capacity 1"),
+            Wait(3),
+            Expect(
+                "last_outcome", "dns_updated", function="instance-state-change", label="launch event handled"
+            ),
+            Expect("record", "instance", label="A record = instance address"),
+            Expect("task", "RUNNING", label="game task running"),
+        ),
+    ),
+    Scenario(
+        "4 players play, leave: idle stop",
+        (
+            Players(40_000),
+            Wait(30),
+            Expect("desired", 1, label="no stop while players play"),
+            Players(0),
+            Mark(),
+            Wait("param:IdleMinutes+5"),
+            Expect("stopped_after_mark", "param:IdleMinutes", label="scale to 0 after the idle minutes"),
+            Expect("alarm_entered", 1, alarm="IdleAlarm", label="idle alarm entered ALARM once"),
+            Expect("record", "placeholder", label="A record reset"),
+            Expect("desired", 0, label="desired capacity 0"),
+            Expect("invoked", 0, function="crash-loop-breaker", label="normal stop is not a crash"),
+        ),
+    ),
+    Scenario(
+        "5 crash loop",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Expect("record", "instance", label="server up again"),
+            CrashLoop(times=2, exit_code=1),
+            Wait(3),
+            Expect("invoked", 2, function="crash-loop-breaker", label="breaker invoked per crash"),
+            Expect("desired", 0, label="capacity 0"),
+            Expect("alerts", 1, alarm="CrashLoopAlarm", label="one crash-loop alert"),
+            Expect("record", "placeholder", label="A record reset"),
+        ),
+    ),
+    Scenario(
+        "6 race: late terminate event, new instance Pending",
+        (
+            Wait(16),  # the crash-loop alarm's window passes
+            Resolve("{server}"),
+            Wait(3),
+            Expect("record", "instance", label="server up"),
+            Hold(LAUNCH),
+            Wait("param:IdleMinutes+2"),
+            Expect("desired", 0, label="idle stop"),
+            Mark(),
+            Resolve("{server}"),
+            Wait(0.5),
+            Release(LAUNCH),
+            Expect(
+                "last_outcome", "no_change", function="instance-state-change", label="late event: no change"
+            ),
+            Expect("record", "marked", label="DNS untouched by the late event"),
+            Wait(3),
+            Expect("record", "instance", label="A record = new instance"),
+        ),
+    ),
+)
+
+
+# ----------------------------------------------------------------------------------------------------- driver
+@dataclass
+class Driver:
+    world: World
+    cloud: Cloud
+    parameters: Mapping[str, str]
+    scenario: str = ""
+    started_at: int = 0  # index into the invocation list where the scenario began
+    alerts_from: datetime | None = None
+    mark_time: datetime | None = None
+    mark_record: str | None = None
+    names: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        container, domain = self.parameters["ContainerId"], self.parameters["DomainName"]
+        self.names = {"id": container, "domain": domain, "server": f"{container}.{domain}"}
+
+    # ------------------------------------------------------------------------------------------------ values
+    def param(self, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("param:"):
+            name, _, extra = value.removeprefix("param:").partition("+")
+            return float(self.parameters[name]) + (float(extra) if extra else 0.0)
+        return value
+
+    @property
+    def group(self) -> GroupSpec:
+        (group,) = self.world.groups.values()
+        return group
+
+    @property
+    def zone(self) -> ZoneSpec:
+        server = self.names["server"]
+        return next(z for z in self.world.zones.values() if z.name == server)
+
+    def record(self) -> str | None:
+        return self.world.a_record(self.zone, self.names["server"])
+
+    def invocations(self, function: str | None = None) -> list[Invocation]:
+        found = self.cloud.lambdas.invocations[self.started_at :]
+        return [i for i in found if function is None or function in (i.function.short, i.function.logical)]
+
+    # ------------------------------------------------------------------------------------------------- play
+    def play(self, scenario: Scenario) -> None:
+        self.scenario = scenario.title
+        self.started_at = len(self.cloud.lambdas.invocations)
+        self.alerts_from = self.world.clock.now
+        self.world.timeline.heading(scenario.title)
+        for step in scenario.steps:
+            self.step(step)
+        failed = [i for i in self.invocations() if not i.ok]
+        self.verdict(
+            "no failed invocations",
+            "none"
+            if not failed
+            else "; ".join(f"{i.function.short}: {i.attempts[-1].error}" for i in failed),
+            not failed,
+        )
+
+    def step(self, step: Step) -> None:
+        match step:
+            case Resolve(name, qtype, who, resolver_ip):
+                full = name.format(**self.names)
+                self.world.timeline.note("dns client", f"a {who} resolves {full} {qtype}")
+                self.cloud.route53.query(full, qtype, resolver_ip)
+            case Wait(minutes):
+                self.cloud.advance(float(self.param(minutes)) * 60)
+            case Players(rate):
+                self.cloud.traffic.player_bytes_per_second = rate
+                self.world.timeline.note(
+                    "players", f"{rate:g} B/s of player traffic" if rate else "everyone left"
+                )
+            case CrashLoop(times, exit_code):
+                running = [t for t in self.cloud.autoscaling.active(self.group) if t.phase == "InService"]
+                if not running or not self.cloud.ecs.crash_loop(running[0].instance_id, times, exit_code):
+                    self.verdict("crash loop starts", "no running task to crash", False)
+            case Hold(detail_type):
+                self.cloud.bus.holding.add(detail_type)
+                self.world.timeline.note("scenario", f'EventBridge will hold "{detail_type}"')
+            case Release(detail_type):
+                self.cloud.bus.release(detail_type)
+            case Mark():
+                self.mark_time, self.mark_record = self.world.clock.now, self.record()
+            case Expect():
+                self.expect(step)
+
+    def verdict(self, expected: str, observed: str, ok: bool) -> None:
+        self.world.timeline.verdict(self.scenario, expected, observed, ok)
+
+    # ------------------------------------------------------------------------------------------ expectations
+    def expect(self, e: Expect) -> None:
+        value = self.param(e.value)
+        label = e.label or f"{e.what} {value}"
+        match e.what:
+            case "deployed":
+                self.verdict(label, *self._deployed())
+            case "record":
+                self.verdict(label, *self._record(str(value)))
+            case "desired":
+                desired = int(self.world.group_state(self.group).get("DesiredCapacity", -1))
+                self.verdict(label, f"desired {desired}", desired == int(value))
+            case "invoked":
+                count = len(self.invocations(e.function))
+                self.verdict(label, f"{e.function} invoked {count}x", count == int(value))
+            case "last_outcome":
+                found = self.invocations(e.function)
+                action = found[-1].action if found else "not invoked"
+                self.verdict(label, f"{e.function}: {action}", action == value)
+            case "alerts":
+                name = self._alarm_name(e.alarm)
+                alerts = [a for a in self.cloud.cloudwatch.alerts(self.alerts_from) if a.alarm == name]
+                self.verdict(label, f"{len(alerts)} alert(s) from {name}", len(alerts) == int(value))
+            case "alarm_entered":
+                name = self._alarm_name(e.alarm)
+                entered = [
+                    a
+                    for a in self.cloud.cloudwatch.evaluators[str(e.alarm)].transitions("ALARM")
+                    if self.alerts_from is not None and a.at >= self.alerts_from
+                ]
+                self.verdict(label, f"{name} entered ALARM {len(entered)}x", len(entered) == int(value))
+            case "stopped_after_mark":
+                self.verdict(label, *self._stopped_after(float(value)))
+            case "task":
+                running = [
+                    t
+                    for t in self.cloud.autoscaling.active(self.group)
+                    if self.cloud.ecs.running(t.instance_id)
+                ]
+                state = "RUNNING" if running else "none running"
+                self.verdict(label, f"task {state}", state == value)
+            case _:
+                self.verdict(label, f"unknown expectation {e.what!r}", False)
+
+    def _alarm_name(self, logical: str | None) -> str:
+        return next((a.definition.name for a in self.world.alarms if a.logical == logical), f"{logical}?")
+
+    def _deployed(self) -> tuple[str, bool]:
+        functions = sorted(f.short for f in self.world.functions.values())
+        needed = {"start-system", "instance-state-change", "crash-loop-breaker"}
+        created = sum(len(s.created) for s in self.world.stacks)
+        observed = (
+            f"{created} resources in moto from {len(self.world.stacks)} templates; functions {', '.join(functions)}; "
+            f"{len(self.world.subscriptions)} subscription filter(s), {len(self.world.rules)} rule(s), "
+            f"{len(self.world.alarms)} alarm(s)"
+        )
+        ok = needed <= set(functions) and bool(self.world.subscriptions) and bool(self.world.alarms)
+        return observed, ok
+
+    def _record(self, expected: str) -> tuple[str, bool]:
+        record = self.record()
+        if expected == "placeholder":
+            # What instance-state-change resets to; scenario 1 proves the DNS template deploys the same value.
+            placeholder = self.world.function("instance-state-change").environment.get("PLACEHOLDER_IP")
+            return f"A {record}", record == placeholder
+        if expected == "marked":
+            return f"A {record} (was {self.mark_record})", record == self.mark_record
+        if expected == "instance":
+            active = self.cloud.autoscaling.active(self.group)
+            ips = {t.ip for t in active if t.phase == "InService"}
+            return f"A {record} (instances {', '.join(sorted(str(i) for i in ips)) or 'none'})", record in ips
+        return f"unknown record expectation {expected!r}", False
+
+    def _stopped_after(self, minutes: float) -> tuple[str, bool]:
+        if self.mark_time is None:
+            return "no Mark before this expectation", False
+        after = [
+            w for w, g in self.cloud.autoscaling.scale_ins if w >= self.mark_time and g == self.group.name
+        ]
+        if not after:
+            return "no scale-in since the mark", False
+        delay = (after[0] - self.mark_time).total_seconds() / 60
+        # CloudWatch judges whole minutes: the stop comes within the minute after the last idle one.
+        return f"stopped {delay:.1f} min after players left", minutes <= delay <= minutes + 1.5
+
+
+def run_scenarios(driver: Driver, scenarios: Sequence[Scenario] = SCENARIOS) -> None:
+    for scenario in scenarios:
+        driver.play(scenario)
