@@ -10,12 +10,15 @@ Given each alarm, when every parameter its window depends on takes each of its e
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from template_support import (
+    ROOT,
     pseudo_refs,
     sample_parameters,
     template,
@@ -24,6 +27,7 @@ from template_support import (
 )
 
 from container_manager.intrinsics import Resolver
+from container_manager.rehearsal.alarms import AlarmDefinition, AlarmEvaluator, Datapoint, MetricKey
 
 ONE_DAY = 24 * 3600
 SEVEN_DAYS = 7 * ONE_DAY
@@ -89,38 +93,88 @@ def _combinations(doc: dict[str, Any], names: set[str]) -> Iterator[dict[str, st
         yield dict(zip(ordered, combo, strict=True))
 
 
-def _window(properties: dict[str, Any]) -> dict[str, Any]:
-    """The expressions that shape the alarm's evaluation window."""
-    periods = []
-    if "Period" in properties:
-        periods.append(properties["Period"])
-    for metric in properties.get("Metrics", []):
-        if "Period" in metric:
-            periods.append(metric["Period"])
-        if "Period" in metric.get("MetricStat", {}):
-            periods.append(metric["MetricStat"]["Period"])
+def _periods(metrics: Any) -> list[Any]:
+    """Every Period in a Metrics list, in both branches of any Fn::If around an entry."""
+    found: list[Any] = []
+    items = metrics if isinstance(metrics, list) else [metrics]
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        if "Fn::If" in item:
+            found += _periods(item["Fn::If"][1:])
+            continue
+        if "Period" in item:
+            found.append(item["Period"])
+        if "Period" in item.get("MetricStat", {}):
+            found.append(item["MetricStat"]["Period"])
+    return found
+
+
+def _if_conditions(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [c for item in value for c in _if_conditions(item)]
+    if isinstance(value, dict):
+        found = [value["Fn::If"][0]] if "Fn::If" in value else []
+        return found + [c for item in value.values() for c in _if_conditions(item)]
+    return []
+
+
+def _window(properties: dict[str, Any], condition: str | None = None) -> dict[str, Any]:
+    """The expressions that shape the alarm's evaluation window (and the conditions that choose them)."""
+    periods = [properties["Period"]] if "Period" in properties else []
+    periods += _periods(properties.get("Metrics", []))
+    conditions = _if_conditions(properties.get("Metrics", [])) + ([condition] if condition else [])
     return {
         "periods": periods,
         "evaluation": properties.get("EvaluationPeriods"),
         "datapoints": properties.get("DatapointsToAlarm", properties.get("EvaluationPeriods")),
+        "conditions": [{"Condition": c} for c in conditions],
     }
+
+
+def _no_value(value: Any) -> Any:
+    """``value`` with the AWS::NoValue placeholders removed (from lists) as CloudFormation removes them."""
+    if isinstance(value, list):
+        return [_no_value(v) for v in value if v is not NO_VALUE]
+    if isinstance(value, dict):
+        return {k: _no_value(v) for k, v in value.items() if v is not NO_VALUE}
+    return value
+
+
+NO_VALUE = object()
+
+
+def resolved_alarm(path: Path, alarm: str, parameters: dict[str, str]) -> dict[str, Any] | None:
+    """The alarm's properties as CloudFormation would create them, or None when its Condition is false."""
+    doc = template(path)
+    resource = doc["Resources"][alarm]
+    refs: dict[str, Any] = {name: f"{name}-physical-id" for name in doc["Resources"]}
+    refs.update(pseudo_refs("eu-west-1"))
+    refs["AWS::NoValue"] = NO_VALUE
+    resolver = Resolver(doc, parameters=sample_parameters(doc, parameters), refs=refs)
+    if "Condition" in resource and not resolver.condition(resource["Condition"]):
+        return None
+    return dict(_no_value(resolver.resolve(resource["Properties"])))
 
 
 @pytest.mark.skipif(not ALARMS, reason="no AWS::CloudWatch::Alarm in any template yet")
 @pytest.mark.parametrize(("path", "alarm"), ALARMS or [pytest.param(None, None, id="none")])
 def test_alarm_window_within_cloudwatch_limits_for_all_allowed_values(path: Path, alarm: str) -> None:
     doc = template(path)
-    window = _window(doc["Resources"][alarm].get("Properties", {}))
+    resource = doc["Resources"][alarm]
+    window = _window(resource.get("Properties", {}), resource.get("Condition"))
     assert window["periods"], f"{alarm}: no Period (alarm or MetricStat)"
     assert window["evaluation"] is not None, f"{alarm}: no EvaluationPeriods"
     problems = []
     checked = 0
     for combo in _combinations(doc, _parameter_names(window, doc)):
-        params = sample_parameters(doc, combo)
-        resolver = Resolver(doc, parameters=params, refs=pseudo_refs("eu-west-1"))
-        periods = {int(resolver.resolve(p)) for p in window["periods"]}
-        evaluation = int(resolver.resolve(window["evaluation"]))
-        datapoints = int(resolver.resolve(window["datapoints"]))
+        props = resolved_alarm(path, alarm, combo)
+        if props is None:
+            continue  # the alarm does not exist with these values
+        resolved = _window(props)
+        periods = {int(p) for p in resolved["periods"]}
+        evaluation = int(resolved["evaluation"])
+        datapoints = int(resolved["datapoints"])
         checked += 1
         where = f"{alarm} with {combo or 'defaults'}"
         if len(periods) != 1:
@@ -138,3 +192,193 @@ def test_alarm_window_within_cloudwatch_limits_for_all_allowed_values(path: Path
             problems.append(f"{where}: {period} s x {evaluation} = {period * evaluation} s exceeds {limit} s")
     assert checked
     assert not problems, "\n".join(problems)
+
+
+# ------------------------------------------------------------------------------------ watchdog modes
+# Given infra/watchdog.yaml resolved for a mode, when CloudWatch's evaluation (container_manager.rehearsal.
+# alarms, the same evaluator `make demo` uses) runs minute by minute over a recorded timeline of the agent's
+# values, the DNS knock and the traffic, then the idle alarm stops the server exactly when docs/watchdog.md
+# says, the agent-silent alarm alerts, and the runaway guard's windows equal the hours they promise.
+
+WATCHDOG = ROOT / "infra" / "watchdog.yaml"
+M, G, T = 10, 15, 2048  # IdleMinutes, StartupGraceMinutes (the agent's), ActivityThresholdBytesPerSecond
+HOURS = ["1", "2", "3", "4", "6", "8", "12", "24", "48", "72", "168"]
+
+
+@dataclass
+class Timeline:
+    """Per-minute values (minute -> value) of each metric the watchdog reads; absent minute = no datapoint."""
+
+    players: dict[int, float] = field(default_factory=dict)
+    knock: dict[int, float] = field(default_factory=lambda: {0: 1.0})  # start-system's knock started it
+    netin_bytes_per_second: dict[int, float] = field(default_factory=dict)
+    in_service: dict[int, float] = field(default_factory=dict)
+
+    def datapoints(self, key: MetricKey, start: float, end: float) -> list[Datapoint]:
+        series = {
+            "Players": self.players,
+            "DnsQueries": self.knock,
+            "NetworkIn": {m: v * 60 for m, v in self.netin_bytes_per_second.items()},
+            "GroupInServiceInstances": self.in_service,
+            "DataReadIOBytes": {},
+        }[key.name]
+        # the agent (and CloudWatch's own metrics) stamp each minute's datapoint at :30; start-system and the
+        # agent publish with Unit Count
+        unit = "Count" if key.name in ("Players", "DnsQueries") else None
+        return [Datapoint(m * 60 + 30, v, unit) for m, v in series.items() if start <= m * 60 + 30 < end]
+
+
+def agent_run(minutes: range, players: Callable[[int], int], grace: int = G) -> dict[int, float]:
+    """What the agent publishes each minute the instance is up: players, or -1 in the grace with nobody."""
+    values = {}
+    for minute in minutes:
+        count = players(minute)
+        values[minute] = float(count if count > 0 or minute >= grace else -1)
+    return values
+
+
+def first_alarm(alarm: str, mode: str, timeline: Timeline, until: int, start: str = "ALARM") -> int | None:
+    """The minute at whose end the alarm next *enters* ALARM - its actions run then (None: not within
+    ``until`` minutes). Before minute 0 nothing ran, so the idle alarm starts in ALARM; the knock in minute 0
+    takes it out."""
+    params = {"WatchdogMode": mode, "IdleMinutes": str(M), "ActivityThresholdBytesPerSecond": str(T)}
+    props = resolved_alarm(WATCHDOG, alarm, params)
+    assert props is not None, f"{alarm} does not exist in mode {mode}"
+    evaluator = AlarmEvaluator(AlarmDefinition.from_properties(alarm, props), state=start)
+    for minute in range(1, until + 1):
+        result = evaluator.evaluate(timeline, datetime.fromtimestamp(minute * 60, UTC))
+        if result.changed and result.state == "ALARM":
+            return minute
+    return None
+
+
+def test_idle_alarm_connections_players_leave_stop_exactly_m_minutes_later() -> None:
+    up = range(1, 200)  # the agent's first report comes a minute after boot
+    timeline = Timeline(
+        players=agent_run(up, lambda m: 3 if 5 <= m < 90 else 0), in_service=dict.fromkeys(up, 1)
+    )
+    # the last player was counted in minute 89; minutes 90..99 are the M idle ones
+    assert first_alarm("IdleAlarm", "connections", timeline, 200) == 90 + M
+
+
+def test_idle_alarm_connections_nobody_comes_stop_after_grace_plus_m() -> None:
+    up = range(1, 200)
+    timeline = Timeline(players=agent_run(up, lambda m: 0), in_service=dict.fromkeys(up, 1))
+    assert first_alarm("IdleAlarm", "connections", timeline, 200) == G + M
+
+
+def test_idle_alarm_connections_slow_boot_inside_grace_is_not_stopped() -> None:
+    # a long grace (a modded server booting for 40 minutes) outlasts several idle windows: no stop inside it
+    up = range(1, 200)
+    timeline = Timeline(
+        players=agent_run(up, lambda m: 2 if m >= 40 else 0, grace=45), in_service=dict.fromkeys(up, 1)
+    )
+    timeline.netin_bytes_per_second = dict.fromkeys(up, 10.0)  # mods load from disk: no traffic at all
+    assert first_alarm("IdleAlarm", "connections", timeline, 180) is None
+
+
+def test_idle_alarm_connections_udp_players_with_little_traffic_are_never_stopped() -> None:
+    up = range(1, 6 * 60)
+    timeline = Timeline(
+        players=agent_run(up, lambda m: 4 if m >= 3 else 0),
+        netin_bytes_per_second=dict.fromkeys(up, 300.0),  # far under T: the traffic mode would stop it
+        in_service=dict.fromkeys(up, 1),
+    )
+    assert first_alarm("IdleAlarm", "connections", timeline, 6 * 60 - 1) is None
+    assert first_alarm("IdleAlarm", "traffic", timeline, 6 * 60 - 1) is not None
+
+
+def test_idle_alarm_connections_knock_keeps_it_up_while_players_retry() -> None:
+    up = range(1, 120)
+    timeline = Timeline(players=agent_run(up, lambda m: 0), in_service=dict.fromkeys(up, 1))
+    timeline.knock = dict.fromkeys(range(20, 60, 5), 1.0)  # a resolver retrying every 5 minutes
+    # the last knock is in minute 55: minutes 56..65 are the M idle ones
+    assert first_alarm("IdleAlarm", "connections", timeline, 120) == 56 + M
+
+
+def test_idle_alarm_connections_silent_agent_falls_back_to_traffic_and_alerts() -> None:
+    up = range(1, 200)
+    players = {m: v for m, v in agent_run(up, lambda m: 5).items() if m < 40}  # the agent dies in minute 40
+    traffic = {m: (9000.0 if m < 70 else 100.0) for m in up}  # players keep playing until minute 70
+    timeline = Timeline(players=players, netin_bytes_per_second=traffic, in_service=dict.fromkeys(up, 1))
+    assert first_alarm("IdleAlarm", "connections", timeline, 200) == 70 + M
+    # silent minutes 40..49 (AgentSilentMinutes = 10): the alert comes at the end of minute 49
+    assert first_alarm("AgentSilentAlarm", "connections", timeline, 200, start="OK") == 40 + 10
+    # an agent that reports every minute is never "silent", stopped or not
+    healthy = Timeline(players=agent_run(up, lambda m: 0), in_service=dict.fromkeys(up, 1))
+    assert first_alarm("AgentSilentAlarm", "connections", healthy, 200, start="OK") is None
+
+
+def test_idle_alarm_traffic_mode_keeps_its_threshold() -> None:
+    up = range(1, 200)
+    traffic = {m: (5000.0 if m < 50 else 1000.0) for m in up}
+    timeline = Timeline(netin_bytes_per_second=traffic, in_service=dict.fromkeys(up, 1))
+    assert first_alarm("IdleAlarm", "traffic", timeline, 200) == 50 + M
+    props = resolved_alarm(WATCHDOG, "IdleAlarm", {"WatchdogMode": "traffic"})
+    assert props is not None
+    assert "players" not in {m["Id"] for m in props["Metrics"]}  # no agent, no agent metric billed
+    assert resolved_alarm(WATCHDOG, "AgentSilentAlarm", {"WatchdogMode": "traffic"}) is None
+
+
+@pytest.mark.parametrize("mode", ["connections", "traffic"])
+def test_no_instance_and_no_knock_is_idle(mode: str) -> None:
+    # no data at all (nothing running, nobody knocking) is idle: the alarm rests in ALARM until a knock
+    assert first_alarm("IdleAlarm", mode, Timeline(knock={}), 60, start="OK") == 1
+
+
+def test_idle_alarm_metric_count_per_mode() -> None:
+    # metric-math alarms are billed per metric: docs/watchdog.md's cost table depends on these counts
+    counted = {}
+    for mode in ("connections", "traffic"):
+        props = resolved_alarm(WATCHDOG, "IdleAlarm", {"WatchdogMode": mode})
+        assert props is not None
+        counted[mode] = sum(1 for m in props["Metrics"] if "MetricStat" in m)
+    silent = resolved_alarm(WATCHDOG, "AgentSilentAlarm", {"WatchdogMode": "connections"})
+    assert silent is not None
+    assert counted == {"connections": 4, "traffic": 3}
+    assert sum(1 for m in silent["Metrics"] if "MetricStat" in m) == 2
+
+
+RUNAWAY_WINDOWS = [("LeftUpAlarm", "MaxHoursUp", h) for h in HOURS] + [
+    ("ForceStopAlarm", "ForceStopHours", h) for h in HOURS if h != "1"
+]
+
+
+@pytest.mark.parametrize(("alarm", "parameter", "hours"), RUNAWAY_WINDOWS)
+def test_runaway_windows_equal_the_promised_hours(alarm: str, parameter: str, hours: str) -> None:
+    props = resolved_alarm(WATCHDOG, alarm, {parameter: hours})
+    assert props is not None
+    assert int(props["Period"]) * int(props["EvaluationPeriods"]) == int(hours) * 3600
+    assert props["DatapointsToAlarm"] == props["EvaluationPeriods"]  # up without a break, every period
+    assert (props["Statistic"], props["ComparisonOperator"], props["Threshold"]) == (
+        "Minimum",
+        "GreaterThanOrEqualToThreshold",
+        1,
+    )
+
+
+def test_force_stop_is_on_by_default_stops_and_alerts_and_can_be_turned_off() -> None:
+    props = resolved_alarm(WATCHDOG, "ForceStopAlarm", {})
+    assert props is not None
+    assert int(props["Period"]) * int(props["EvaluationPeriods"]) == 24 * 3600
+    assert props["AlarmActions"][:2] == ["ScaleToZero-physical-id", "sample-alerttopicarn"]
+    assert resolved_alarm(WATCHDOG, "ForceStopAlarm", {"ForceStopHours": "off"}) is None
+
+
+def test_force_stop_beyond_a_day_stops_a_server_up_for_48_hours() -> None:
+    timeline = Timeline()
+
+    def hourly(key: MetricKey, start: float, end: float) -> list[Datapoint]:
+        # GroupInServiceInstances once a minute: 0 until the launch at 0:30, then 1 without a break
+        return [Datapoint(t, float(t >= 1800)) for t in range(max(0, int(start)) + 30, int(end), 60)]
+
+    timeline.datapoints = hourly  # type: ignore[method-assign]
+    props = resolved_alarm(WATCHDOG, "ForceStopAlarm", {"ForceStopHours": "48"})
+    assert props is not None
+    evaluator = AlarmEvaluator(AlarmDefinition.from_properties("ForceStopAlarm", props))
+    states = {
+        h: evaluator.evaluate(timeline, datetime.fromtimestamp(h * 3600, UTC)).state for h in range(1, 50)
+    }
+    # hourly periods count from the first full hour up: stopped between 48 and 49 hours after the launch
+    assert states[48] != "ALARM"
+    assert states[49] == "ALARM"
