@@ -15,9 +15,10 @@ SCRUB := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_S
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(BIN):$$PATH"
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 
-.PHONY: help venv lint typecheck cfn-lint sam-validate sam-build checkov unit test bench clean
+.PHONY: help venv lint typecheck cfn-lint sam-validate sam-build checkov unit test demo bench clean
 
 help:
+	@echo "make demo   - rehearse the whole on-demand lifecycle locally (moto, real templates and handlers; docs/demo.md)"
 	@echo "make test   - install dev tools into .venv (first run) and run every gate and test"
 	@echo "make bench  - print start-system cold-import and warm-latency figures"
 	@echo "make clean  - remove build output and virtualenvs"
@@ -73,6 +74,10 @@ unit: $(STAMP)
 test:
 	@$(MAKE) --no-print-directory -j2 $(STAMP) $(CHECKOV_STAMP)
 	@$(MAKE) --no-print-directory lint typecheck cfn-lint sam-validate sam-build checkov unit
+
+# The local rehearsal (issue 5): no AWS account, no Docker, no network. Exits non-zero when a check fails.
+demo: $(STAMP)
+	$(SCRUB) $(BIN)/python -m container_manager.rehearsal
 
 bench: $(STAMP)
 	$(SCRUB) $(BIN)/python scripts/bench_start_system.py

@@ -8,7 +8,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,7 +184,10 @@ def rehearse(
     out: TextIO | None = None,
     scenarios: Sequence[Scenario] = SCENARIOS,
     functions: Path = FUNCTIONS,
+    on_finish: Callable[[Report], None] | None = None,
 ) -> Report:
+    """Deploy ``source`` into moto and play ``scenarios``. ``on_finish`` runs while moto still holds the state
+    (tests read the final state of every resource there)."""
     started = time.perf_counter()
     clock = SimClock()
     timeline = Timeline(clock, out)
@@ -208,13 +211,16 @@ def rehearse(
                     + (f", {len(record.declared)} declared only" if record.declared else "")
                     + (f", {len(record.skipped)} off by condition" if record.skipped else ""),
                 )
-        except DeployError as exc:
-            report.deploy_error = str(exc)
+        except Exception as exc:  # a template that cannot be deployed is a failed rehearsal, not a crash
+            report.deploy_error = str(exc) if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}"
             timeline.verdict("deploy", "templates deploy", str(exc), False)
         else:
             cloud = Cloud.build(world)
             report.cloud = cloud
             driver = Driver(world, cloud, source.effective_parameters())
             run_scenarios(driver, scenarios)
+        report.seconds = time.perf_counter() - started
+        if on_finish is not None:
+            on_finish(report)
     report.seconds = time.perf_counter() - started
     return report

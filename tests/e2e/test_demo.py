@@ -1,0 +1,255 @@
+"""End-to-end: the `make demo` rehearsal under pytest (issue 5).
+
+The bundled example is rendered (`cm render examples/minecraft.yaml`), deployed into moto and played through all
+scenarios; then the final state of every resource the lifecycle touches is asserted. The mutation tests break
+one thing in a rendered copy of the templates each and prove the rehearsal reports the failure where it
+should - so a green rehearsal means the templates really carry the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from moto.autoscaling.models import autoscaling_backends
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.logs.models import logs_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+
+from container_manager.rehearsal.runner import Report, Source, rehearse
+from container_manager.rehearsal.scenarios import SCENARIOS
+from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> Source:
+    return Source.rendered(tmp_path_factory.mktemp("rendered"))
+
+
+class _State:
+    """moto's backends as the rehearsal left them (read inside the run, before the mock is torn down)."""
+
+    groups: dict[str, tuple[int, list[tuple[str, str]]]]
+    queue_messages: dict[str, int]
+    topic_messages: int
+    query_log_lines: list[str]
+    knock_datapoints: int
+    record: str | None
+
+
+@pytest.fixture(scope="module")
+def baseline(rendered: Source) -> tuple[Report, _State]:
+    state = _State()
+
+    def capture(report: Report) -> None:
+        world = report.world
+        assert world is not None
+        state.groups = {
+            name: (
+                int(group.desired_capacity or 0),
+                [(s.instance.id, s.lifecycle_state) for s in group.instance_states],
+            )
+            for name, group in autoscaling_backends[ACCOUNT][EDGE_REGION].autoscaling_groups.items()
+        }
+        state.queue_messages = {
+            name: len(queue._messages) for name, queue in sqs_backends[ACCOUNT][EDGE_REGION].queues.items()
+        }
+        state.topic_messages = sum(
+            len(getattr(topic, "sent_notifications", []))
+            for topic in sns_backends[ACCOUNT][EDGE_REGION].topics.values()
+        )
+        zone = next(z for z in world.zones.values() if z.name == "minecraft.example.com")
+        state.record = world.a_record(zone, "minecraft.example.com")
+        group = logs_backends[ACCOUNT][EDGE_REGION].groups["/aws/route53/minecraft.example.com"]
+        state.query_log_lines = [e.message for s in group.streams.values() for e in s.events]
+        state.knock_datapoints = sum(
+            1
+            for d in cloudwatch_backends[ACCOUNT][EDGE_REGION].metric_data
+            if d.namespace == "ContainerManager" and d.name == "DnsQueries"
+        )
+
+    report = rehearse(rendered, on_finish=capture)
+    return report, state
+
+
+def test_rehearsal_is_all_green(baseline: tuple[Report, _State]) -> None:
+    report, _ = baseline
+    assert report.deploy_error is None
+    assert report.failed() == []
+    assert report.ok
+    scenarios = {v.scenario.split(" ", 1)[0] for v in report.timeline.verdicts}
+    assert scenarios == {"1", "2", "3", "4", "5", "6"}
+
+
+def test_final_state_of_every_resource(baseline: tuple[Report, _State]) -> None:
+    report, state = baseline
+    world, cloud = report.world, report.cloud
+    assert world is not None
+    assert cloud is not None
+    # The group: scenario 6 ends with the new instance serving; the old one is gone.
+    (group,) = world.groups.values()
+    desired, members = state.groups[group.name]
+    assert desired == 1
+    assert [phase for _, phase in members] == ["InService"]
+    (serving,) = [t for t in cloud.autoscaling.instances.values() if t.phase == "InService"]
+    assert members[0][0] == serving.instance_id
+    terminated = [t for t in cloud.autoscaling.instances.values() if t.phase == "Terminated"]
+    assert len(terminated) == 3  # scenarios 4, 5 and 6 each stopped one server
+    # DNS: the record points at the serving instance.
+    assert state.record == serving.ip
+    # The query log holds every query of the sub-zone (the bot's other.example.com is the parent zone's).
+    assert len(state.query_log_lines) == 6
+    assert not any("other.example.com" in line for line in state.query_log_lines)
+    # Knock metric: one datapoint per start-system run that saw a player's query.
+    starts = [i for i in cloud.lambdas.invocations if i.function.short == "start-system"]
+    assert [i.action for i in starts] == ["started", "started", "started", "started"]
+    assert state.knock_datapoints == 4
+    # Crash loop: two crash events, one stop, one alert; no failed delivery anywhere.
+    breaker = [i.action for i in cloud.lambdas.invocations if i.function.short == "crash-loop-breaker"]
+    assert breaker == ["stopped", "no_change"]
+    crash_alerts = [
+        a for a in cloud.cloudwatch.alerts() if a.alarm == "container-manager-minecraft-crash-loop"
+    ]
+    assert len(crash_alerts) == 1
+    assert all(count == 0 for count in state.queue_messages.values())
+    # Alarms end where the story leaves them: idle OK (players just knocked), crash loop over.
+    states = {logical: e.state for logical, e in cloud.cloudwatch.evaluators.items()}
+    assert states["IdleAlarm"] == "OK"
+    assert states["CrashLoopAlarm"] == "OK"
+    assert states["LeftUpAlarm"] == "OK"
+    # Notices: 4 "server up" + 3 "stopped" from the rules; every alarm alert reached the topic too.
+    origins = [n.origin.rsplit(": ", 1)[-1] for n in cloud.bus.notifications if n.origin.startswith("rule")]
+    assert sorted(origins) == ["ServerStoppedNotice"] * 3 + ["ServerUpNotice"] * 4
+    assert state.topic_messages == len(cloud.bus.notifications)
+
+
+def test_output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
+    report, _ = baseline
+    kinds = {e.kind for e in report.timeline.entries}
+    assert {"real", "simulated", "check", "scenario"} <= kinds
+    real_actors = {e.actor for e in report.timeline.entries if e.kind == "real"}
+    assert {"λ start-system", "λ instance-state-change", "λ crash-loop-breaker"} <= real_actors
+    for entry in report.timeline.entries:
+        if entry.actor.startswith(("route53", "logs", "eventbridge", "autoscaling", "ecs", "cloudwatch")):
+            assert entry.kind == "simulated", entry
+
+
+# --------------------------------------------------------------------------------------------------- mutations
+def _replace(path: str, old: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        file = root / path
+        text = file.read_text()
+        assert text.count(old) == 1, f"mutation target {old!r} not found exactly once in {path}"
+        file.write_text(text.replace(old, new))
+
+    return apply
+
+
+def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        file = root / path
+        text, count = re.subn(pattern, new, file.read_text())
+        assert count == 1, f"mutation pattern {pattern!r} matched {count} times in {path}"
+        file.write_text(text)
+
+    return apply
+
+
+MUTATIONS = {
+    # the instance rule listens for a detail-type AWS never sends
+    "wrong detail-type": (
+        _replace(
+            "template.yaml",
+            "EC2 Instance Launch Successful, EC2 Instance-terminate Lifecycle Action",
+            "EC2 Instance Launched, EC2 Instance-terminate Lifecycle Action",
+        ),
+        "3",
+    ),
+    # the subscription filter expects a trailing dot Route 53 does not log
+    "wrong filter": (
+        _replace(
+            "template.yaml",
+            """!Sub '" ${ContainerId}.${DomainName} A "'""",
+            """!Sub '" ${ContainerId}.${DomainName}. A "'""",
+        ),
+        "3",
+    ),
+    # start-system loses an environment variable its settings require
+    "missing env var": (
+        _sub("template.yaml", r"\n *SERVER_NAME: !Sub \$\{ContainerId\}\.\$\{DomainName\}", ""),
+        "3",
+    ),
+    # start-system's role no longer allows the call that starts the server
+    "missing IAM action (start)": (
+        _sub(
+            "template.yaml",
+            r"(Sid: StartServer\n\s+Effect: Allow\n\s+Action: )autoscaling:SetDesiredCapacity",
+            r"\1autoscaling:UpdateAutoScalingGroup",
+        ),
+        "3",
+    ),
+    # instance-state-change's role cannot write the record
+    "missing IAM action (dns)": (
+        _replace("template.yaml", "Action: route53:ChangeResourceRecordSets", "Action: route53:GetChange"),
+        "3",
+    ),
+    # the crash rule only matches clean exits
+    "crash rule misses crashes": (
+        _replace("template.yaml", "exitCode: [{ anything-but: 0 }]", "exitCode: [0]"),
+        "5",
+    ),
+    # no termination lifecycle hook: no early terminate event, the record is never reset
+    "no managed draining": (
+        _replace("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+        "4",
+    ),
+    # the idle alarm fires but acts on nothing
+    "idle alarm without action": (
+        _replace("infra/watchdog.yaml", "AlarmActions: [!Ref ScaleToZero]", "AlarmActions: []"),
+        "4",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_mutation_is_caught(name: str, tmp_path: Path) -> None:
+    mutate, scenario = MUTATIONS[name]
+    source = Source.rendered(tmp_path)
+    mutate(tmp_path)
+    # Play up to the scenario that must fail: the earlier ones must still pass.
+    report = rehearse(source, scenarios=[s for s in SCENARIOS if s.title.split(" ", 1)[0] <= scenario])
+    assert not report.ok, f"{name}: the rehearsal stayed green"
+    assert report.failed(scenario), (
+        f"{name}: expected scenario {scenario} to fail, failures: {report.failed()}"
+    )
+    earlier = [f for f in report.failed() if f.split(" ", 1)[0] < scenario]
+    assert earlier == [], f"{name}: scenarios before {scenario} should pass: {earlier}"
+
+
+def test_unparseable_template_fails_the_deploy(tmp_path: Path) -> None:
+    source = Source.rendered(tmp_path)
+    _replace(
+        "infra/dns.yaml",
+        "Type: AWS::Route53::HostedZone",
+        "Type: AWS::Route53::HostedZone\n    Condition: Nope",
+    )(tmp_path)
+    report = rehearse(source)
+    assert not report.ok
+    assert report.deploy_error is not None
+
+
+def test_main_exits_non_zero_on_failure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from container_manager.rehearsal.__main__ import main
+
+    Source.rendered(tmp_path)
+    _replace("template.yaml", "exitCode: [{ anything-but: 0 }]", "exitCode: [0]")(tmp_path)
+    params = json.loads(json.dumps(Source.rendered(tmp_path / "clean").stacks[0].templates.parameters))
+    args = ["--quiet", "--templates", str(tmp_path / "template.yaml")]
+    for key, value in params.items():
+        args += ["--param", f"{key}={value}"]
+    assert main(args) == 1
+    assert "FAILED" in capsys.readouterr().out
