@@ -156,6 +156,7 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "MaxHoursUp": str(watchdog.InstanceLeftUp.DurationHours),
         "MaxHoursAction": "stop" if watchdog.InstanceLeftUp.ShouldStop else "alert",
         "EnableDashboard": _bool(config.Dashboard.Enabled),
+        "DashboardIntervalMinutes": str(config.Dashboard.IntervalMinutes),
         "DnsRecordTtl": str(config.Dns.Ttl),
         "StartOnIpv6Queries": _bool(config.Dns.StartOnIpv6Queries),
         "LogRetentionDays": str(config.Logs.RetentionDays),
