@@ -253,5 +253,5 @@ class LambdaService:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:300] if text else ""
+    """The error on one line (a settings error names every bad variable on its own line)."""
+    return " ".join(str(exc).split())[:300]

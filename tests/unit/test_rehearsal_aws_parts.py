@@ -1,0 +1,156 @@
+"""The simulated AWS parts against a deployed world (moto): Auto Scaling lifecycle and its events, ECS tasks,
+rule routing, the subscription filter, Route 53 query logging, the Lambda service's retries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from container_manager.rehearsal.aws_parts import Cloud, EventBus
+from container_manager.rehearsal.runner import Report, Source, rehearse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def in_world(check: Callable[[Cloud], None], *, alarms: bool = False) -> None:
+    """Deploy the repo's templates into moto, play no scenario, run ``check`` against the simulated cloud
+    (without alarms by default: the idle alarm would stop a server these tests start without a DNS knock)."""
+    failures: list[BaseException] = []
+
+    def run(report: Report) -> None:
+        assert report.deploy_error is None, report.deploy_error
+        assert report.cloud is not None
+        if not alarms:
+            report.cloud.world.alarms.clear()
+        try:
+            check(report.cloud)
+        except BaseException as exc:  # re-raised outside the sandbox
+            failures.append(exc)
+
+    rehearse(Source.directory(ROOT / "template.yaml"), scenarios=[], on_finish=run)
+    if failures:
+        raise failures[0]
+
+
+def detail_types(cloud: Cloud) -> list[str]:
+    return [str(event["detail-type"]) for _, event in cloud.bus.delivered]
+
+
+def test_launch_and_scale_in_follow_the_lifecycle_with_the_draining_hook() -> None:
+    def check(cloud: Cloud) -> None:
+        world = cloud.world
+        (group,) = world.groups.values()
+        assert group.termination_hooks == ["ecs-managed-draining-termination-hook"]
+        autoscaling = world.client("autoscaling", group.region)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=1)
+        cloud.autoscaling.reconcile()
+        (tracked,) = cloud.autoscaling.instances.values()
+        assert tracked.phase == "Pending"
+        assert world.group_state(group)["Instances"][0]["LifecycleState"] == "Pending"
+        cloud.advance(180)  # boot, then the DAEMON task starts
+        assert tracked.phase == "InService"
+        assert "EC2 Instance Launch Successful" in detail_types(cloud)
+        assert cloud.ecs.running(tracked.instance_id) is not None
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=0)
+        cloud.autoscaling.reconcile()
+        assert tracked.phase == "Terminating:Wait"
+        assert detail_types(cloud)[-1] == "EC2 Instance-terminate Lifecycle Action"
+        cloud.advance(120)
+        assert tracked.phase == "Terminated"
+        assert world.group_state(group)["Instances"] == []
+        assert detail_types(cloud)[-1] == "EC2 Instance Terminate Successful"
+        # the launch and terminate-lifecycle events reached the instance-state-change function
+        invoked = [i.function.short for i in cloud.lambdas.invocations]
+        assert invoked.count("instance-state-change") == 2
+
+    in_world(check)
+
+
+def test_without_a_termination_hook_there_is_no_lifecycle_action_event() -> None:
+    def check(cloud: Cloud) -> None:
+        (group,) = cloud.world.groups.values()
+        group.termination_hooks.clear()
+        autoscaling = cloud.world.client("autoscaling", group.region)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=1)
+        cloud.advance(120)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=0)
+        cloud.autoscaling.reconcile()
+        assert "EC2 Instance-terminate Lifecycle Action" not in detail_types(cloud)
+        assert detail_types(cloud)[-1] == "EC2 Instance Terminate Successful"
+
+    in_world(check)
+
+
+def test_crash_event_matches_the_crash_rule_and_a_drain_stop_does_not() -> None:
+    def check(cloud: Cloud) -> None:
+        (group,) = cloud.world.groups.values()
+        autoscaling = cloud.world.client("autoscaling", group.region)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=1)
+        cloud.advance(240)
+        (tracked,) = cloud.autoscaling.instances.values()
+        assert cloud.ecs.crash_loop(tracked.instance_id, times=1, exit_code=137)
+        breaker = [i for i in cloud.lambdas.invocations if i.function.short == "crash-loop-breaker"]
+        assert [i.action for i in breaker] == ["stopped"]
+        cloud.advance(120)  # drained and terminated: the drain's STOPPED event is no crash
+        breaker = [i for i in cloud.lambdas.invocations if i.function.short == "crash-loop-breaker"]
+        assert len(breaker) == 1
+
+    in_world(check)
+
+
+def test_query_log_and_subscription_filter() -> None:
+    def check(cloud: Cloud) -> None:
+        assert cloud.route53.query("other.example.com", "A", "198.51.100.7") == []  # parent zone: not logged
+        assert cloud.route53.query("x.minecraft.example.com", "A", "198.51.100.7") == []  # filter says no
+        assert cloud.route53.query("minecraft.example.com", "AAAA", "198.51.100.7") == []
+        (started,) = cloud.route53.query("minecraft.example.com", "A", "192.0.2.44")
+        assert started.action == "started"
+        logs = cloud.world.client("logs", "us-east-1")
+        events = logs.filter_log_events(logGroupName="/aws/route53/minecraft.example.com")["events"]
+        assert [e["message"].split(" ")[3:6] for e in events] == [
+            ["x.minecraft.example.com", "A", "NXDOMAIN"],
+            ["minecraft.example.com", "AAAA", "NOERROR"],
+            ["minecraft.example.com", "A", "NOERROR"],
+        ]
+
+    in_world(check)
+
+
+def test_failed_invocations_are_retried_then_dead_lettered() -> None:
+    def check(cloud: Cloud) -> None:
+        spec = cloud.world.function("instance-state-change")
+        spec.environment.pop("HOSTED_ZONE_ID")  # its cold start now fails
+        invocation = cloud.lambdas.invoke(spec, {"detail-type": "x"}, "test")
+        assert not invocation.ok
+        assert len(invocation.attempts) == 1 + spec.max_retries == 3
+        assert "HOSTED_ZONE_ID" in str(invocation.attempts[-1].error)
+        assert invocation.dead_lettered
+        url, region = cloud.world.queues[str(spec.on_failure)]
+        messages = cloud.world.client("sqs", region).receive_message(QueueUrl=url)["Messages"]
+        assert len(messages) == 1
+
+    in_world(check)
+
+
+def test_rule_targets_with_input_transformer() -> None:
+    event: dict[str, Any] = {"detail": {"EC2InstanceId": "i-1"}}
+    text = EventBus._transform(
+        event, {"instance": "$.detail.EC2InstanceId"}, '"Server up (instance <instance>)"'
+    )
+    assert text == "Server up (instance i-1)"
+
+
+@pytest.mark.parametrize("name", ["minecraft.example.com", "a.b.minecraft.example.com."])
+def test_zone_for_picks_the_most_specific_zone(name: str) -> None:
+    def check(cloud: Cloud) -> None:
+        zone = cloud.route53.zone_for(name)
+        assert zone is not None
+        assert zone.name == "minecraft.example.com"
+        parent = cloud.route53.zone_for("example.com")
+        assert parent is not None
+        assert parent.name == "example.com"
+
+    in_world(check)
