@@ -215,11 +215,14 @@ class Volume(_Strict):
 class LeftUpSettings(_Strict):
     DurationHours: StrictInt = 8
     ShouldStop: StrictBool = False
+    # The runaway guard (docs/watchdog.md): stop after ForceStopHours up, whatever the activity signals say.
+    ForceStop: StrictBool = True
+    ForceStopHours: StrictInt | None = None  # None: see force_stop_hours
 
-    @field_validator("DurationHours")
+    @field_validator("DurationHours", "ForceStopHours")
     @classmethod
-    def _allowed(cls, value: int) -> int:
-        if value not in LEFT_UP_HOURS:
+    def _allowed(cls, value: int | None) -> int | None:
+        if value is not None and value not in LEFT_UP_HOURS:
             lower = max((h for h in LEFT_UP_HOURS if h < value), default=None)
             upper = min((h for h in LEFT_UP_HOURS if h > value), default=None)
             near = " or ".join(str(h) for h in (lower, upper) if h is not None)
@@ -230,13 +233,47 @@ class LeftUpSettings(_Strict):
             )
         return value
 
+    @model_validator(mode="after")
+    def _force_stop_after_alert(self) -> Self:
+        if self.ForceStop and self.ForceStopHours is not None and self.ForceStopHours < self.DurationHours:
+            raise ValueError(
+                f"ForceStopHours {self.ForceStopHours} is shorter than DurationHours {self.DurationHours}: the "
+                "alert comes first, the forced stop at the same time or later (or set ForceStop: false)"
+            )
+        return self
+
+    @property
+    def force_stop_hours(self) -> int | None:
+        """Hours up after which the runaway guard stops the server (None: off). Unset, it is the first allowed
+        duration longer than DurationHours and at least 24 (168 when DurationHours is already 168)."""
+        if not self.ForceStop:
+            return None
+        if self.ForceStopHours is not None:
+            return self.ForceStopHours
+        return min(
+            (h for h in LEFT_UP_HOURS if h > self.DurationHours and h >= 24), default=LEFT_UP_HOURS[-1]
+        )
+
 
 class WatchdogSettings(_Strict):
-    Threshold: StrictInt = Field(ge=1)
+    # connections: an on-instance agent counts players, idle = nobody connected (no threshold to tune);
+    # traffic: idle = player bytes per second under Threshold.
+    Mode: Literal["connections", "traffic"] = "connections"
+    Threshold: StrictInt | None = Field(default=None, ge=1)
     MinutesWithoutConnections: StrictInt = Field(
         default=7, ge=IDLE_MINUTES_RANGE[0], le=IDLE_MINUTES_RANGE[1]
     )
+    StartupGraceMinutes: StrictInt = Field(default=10, ge=0, le=120)
     InstanceLeftUp: LeftUpSettings = Field(default_factory=lambda: LeftUpSettings())
+
+    @model_validator(mode="after")
+    def _threshold_for_traffic(self) -> Self:
+        if self.Mode == "traffic" and self.Threshold is None:
+            raise ValueError(
+                "Mode traffic needs Threshold: the player bytes per second below which a minute is idle, e.g. "
+                "Threshold: 2000 (Mode connections, the default, needs none)"
+            )
+        return self
 
 
 class AlertSettings(_Strict):
@@ -357,7 +394,7 @@ class ContainerConfig(_Strict):
     Ec2: Ec2Settings = Field(default_factory=lambda: Ec2Settings())
     Container: ContainerSettings
     Volumes: dict[str, Volume] = Field(min_length=1)
-    Watchdog: WatchdogSettings
+    Watchdog: WatchdogSettings = Field(default_factory=lambda: WatchdogSettings())
     AlertSubscription: AlertSettings = Field(default_factory=lambda: AlertSettings())
     Dashboard: DashboardSettings = Field(default_factory=lambda: DashboardSettings())
     Dns: DnsSettings = Field(default_factory=lambda: DnsSettings())
@@ -620,7 +657,7 @@ _HINTS = {
     "Volumes": "add Volumes: with at least one volume, e.g. Volumes: {data: {Paths: [{Path: /data}]}}",
     "Paths": "list the directories of the container to keep, e.g. Paths: [{Path: /data}]",
     "Path": "write the container directory, e.g. Path: /data",
-    "Watchdog": "add Watchdog: with Threshold: <bytes per second> (see the examples for reasoned values)",
+    "Watchdog": "write Watchdog: as a mapping, e.g. Watchdog: {MinutesWithoutConnections: 10}",
     "Threshold": "set the player traffic (bytes/s) below which a minute counts as idle, e.g. Threshold: 2000",
     "Domain": "add Domain: with Name: <your domain> and ParentHostedZoneId: <its public hosted zone id>",
     "Name": "write your domain, e.g. Name: example.com",
@@ -648,6 +685,7 @@ def _range_reason(loc: list[int | str]) -> str:
         ),
         "StopTimeoutSeconds": " (ECS allows 2-120 seconds between SIGTERM and SIGKILL)",
         "Ttl": " (a short TTL lets players see a new address quickly)",
+        "StartupGraceMinutes": " (minutes after boot in which the server is never stopped; at most 2 hours)",
         "Threshold": " (player bytes per second below which a minute is idle; the examples explain their values)",
     }
     return reasons.get(last, "")

@@ -152,15 +152,21 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "DataBackup": _bool(primary.EnableBackups),
         "RetainDataOnDelete": _bool(primary.KeepOnDelete),
         "IdleMinutes": str(watchdog.MinutesWithoutConnections),
-        "ActivityThresholdBytesPerSecond": str(watchdog.Threshold),
+        "WatchdogMode": watchdog.Mode,
+        "StartupGraceMinutes": str(watchdog.StartupGraceMinutes),
+        "ActivityPorts": " ".join(f"{port.protocol}/{port.number}" for port in config.Container.Ports),
         "MaxHoursUp": str(watchdog.InstanceLeftUp.DurationHours),
         "MaxHoursAction": "stop" if watchdog.InstanceLeftUp.ShouldStop else "alert",
+        "ForceStopHours": str(watchdog.InstanceLeftUp.force_stop_hours or "off"),
         "EnableDashboard": _bool(config.Dashboard.Enabled),
         "DashboardIntervalMinutes": str(config.Dashboard.IntervalMinutes),
         "DnsRecordTtl": str(config.Dns.Ttl),
         "StartOnIpv6Queries": _bool(config.Dns.StartOnIpv6Queries),
         "LogRetentionDays": str(config.Logs.RetentionDays),
     }
+    # Mode connections needs no threshold: without one the template's default backs the traffic fallback.
+    if watchdog.Threshold is not None:
+        parameters["ActivityThresholdBytesPerSecond"] = str(watchdog.Threshold)
     # Empty optional values are left out: the templates default them to "" and `sam deploy` would need quoting.
     optional = {
         "AlertEmails": ",".join(config.AlertSubscription.emails),
