@@ -7,10 +7,7 @@ environment by resolving template.yaml against that state, and load the handler 
 
 from __future__ import annotations
 
-import importlib
 import json
-import logging
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +23,9 @@ from moto.utilities.id_generator import moto_id_manager
 
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
+from container_manager.rehearsal.lambdas import LambdaContext, import_handler
+
+__all__ = ["LambdaContext"]  # the rehearsal's, re-exported for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -151,43 +151,10 @@ def template_env(
 
 
 def load_handler(package: str, env: dict[str, str], monkeypatch: Any) -> ModuleType:
-    """Import ``<package>.handler`` fresh, as a cold start under ``env`` would."""
+    """Import ``<package>.handler`` fresh, as a cold start under ``env`` would (the rehearsal's import)."""
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    sys.modules.pop(f"{package}.handler", None)
-    module = importlib.import_module(f"{package}.handler")
-    # Powertools reuses a named logger's handler, bound to the stdout of the first import in this process;
-    # make it follow the current (captured) stdout, as a fresh Lambda process's would.
-    for handler in logging.getLogger(env.get("POWERTOOLS_SERVICE_NAME", "service_undefined")).handlers:
-        if isinstance(handler, logging.StreamHandler):
-            handler.setStream(_CurrentStdout())
-    return module
-
-
-class _CurrentStdout:
-    """Writes to whatever sys.stdout is now (pytest swaps it between phases and tests)."""
-
-    def write(self, text: str) -> int:
-        return sys.stdout.write(text)
-
-    def flush(self) -> None:
-        sys.stdout.flush()
-
-
-@dataclass
-class LambdaContext:
-    function_name: str = "container-manager-minecraft-test"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = (
-        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:container-manager-minecraft-test"
-    )
-    aws_request_id: str = "5f3c2b1a-7d4e-4a9b-8c6d-0e1f2a3b4c5d"
-    log_group_name: str = "/container-manager/minecraft/test"
-    log_stream_name: str = "2026/11/20/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+    return import_handler(package, env.get("POWERTOOLS_SERVICE_NAME"))
 
 
 @dataclass
