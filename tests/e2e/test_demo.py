@@ -197,6 +197,23 @@ MUTATIONS = {
         _replace("template.yaml", "Action: route53:ChangeResourceRecordSets", "Action: route53:GetChange"),
         "3",
     ),
+    # IAM Conditions and Resources, which moto does not judge, are checked offline before each call
+    "IAM condition excludes the record type": (
+        _replace(
+            "template.yaml",
+            "route53:ChangeResourceRecordSetsRecordTypes: [A]",
+            "route53:ChangeResourceRecordSetsRecordTypes: [AAAA]",
+        ),
+        "3",
+    ),
+    "IAM resource names another group": (
+        _replace(
+            "template.yaml",
+            "autoScalingGroup:*:autoScalingGroupName/container-manager-${ContainerId}\n                  - Region",
+            "autoScalingGroup:*:autoScalingGroupName/other-${ContainerId}\n                  - Region",
+        ),
+        "3",
+    ),
     # the crash rule only matches clean exits
     "crash rule misses crashes": (
         _replace("template.yaml", "exitCode: [{ anything-but: 0 }]", "exitCode: [0]"),

@@ -235,3 +235,33 @@ def statements_allowing(
         and any(grants(p, action) for p in s.actions)
         and condition_holds(s.data.get("Condition", {}), context)
     ]
+
+
+def resource_matches(pattern: str, arn: str) -> bool:
+    """IAM resource matching: ``*`` and ``?`` wildcards, case-sensitive."""
+    return fnmatch.fnmatchcase(arn, pattern)
+
+
+def offline_denial(
+    statements: list[TemplateStatement],
+    service: str,
+    operation: str,
+    params: Mapping[str, Any],
+    arn: str | None,
+) -> str | None:
+    """What moto cannot judge, judged here: is some Allow statement of the template granting this call's action
+    with its Condition holding for the call's request context, and its Resource matching ``arn`` (the resource the
+    call acts on; ``None`` when the operation's resource is not modelled, then only action and condition count)?
+    Returns why not, or ``None`` when allowed."""
+    candidates = statements_allowing(statements, service, operation, params)
+    if not candidates:
+        return f"no statement allows {iam_action(service, operation)} with its condition met"
+    if arn is None:
+        return None
+    for statement in candidates:
+        resources = statement.data.get("Resource", [])
+        for pattern in resources if isinstance(resources, list) else [resources]:
+            if resource_matches(str(pattern), arn):
+                return None
+    sids = ", ".join(s.sid for s in candidates)
+    return f"{iam_action(service, operation)} on {arn} is outside the Resource of {sids}"
