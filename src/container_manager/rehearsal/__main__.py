@@ -12,7 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from container_manager.rehearsal.runner import EXAMPLE, Source, rehearse
+from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
+from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+
+# The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
+WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,13 +40,20 @@ def main(argv: list[str] | None = None) -> int:
             source = Source.directory(args.templates.resolve(), params)
         else:
             source = Source.rendered(Path(scratch), args.config.resolve())
-        report = rehearse(source, out=None if args.quiet else sys.stdout)
-    print("\n" + report.timeline.summary())
-    if report.deploy_error:
-        print(f"\ndeploy failed: {report.deploy_error}")
-    verdict = "all green" if report.ok else f"{len(report.timeline.failed)} check(s) FAILED"
-    print(f"\nrehearsal {verdict} in {report.seconds:.1f} s (simulated {report.timeline.clock.elapsed()})")
-    return 0 if report.ok else 1
+        reports = [rehearse(source, out=None if args.quiet else sys.stdout)]
+        if not args.templates:
+            watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
+            out = None if args.quiet else sys.stdout
+            reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+    for report in reports:
+        print("\n" + report.timeline.summary())
+        if report.deploy_error:
+            print(f"\ndeploy failed: {report.deploy_error}")
+        verdict = "all green" if report.ok else f"{len(report.timeline.failed)} check(s) FAILED"
+        print(
+            f"\nrehearsal {verdict} in {report.seconds:.1f} s (simulated {report.timeline.clock.elapsed()})"
+        )
+    return 0 if all(report.ok for report in reports) else 1
 
 
 if __name__ == "__main__":

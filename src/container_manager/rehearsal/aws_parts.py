@@ -15,6 +15,7 @@ marked "simulated".
   a crash, restarted by the scheduler).
 * ``Traffic`` - the metrics AWS publishes for a running server: EC2 ``NetworkIn`` per group (when the launch
   template enables detailed monitoring) and EFS ``DataReadIOBytes``.
+* ``ActivityAgent`` (agent.py) - the launch template's activity agent, its player count per minute.
 * ``CloudWatch`` - the alarms of the templates evaluated once a minute (``alarms``) over moto's stored
   datapoints; on a state change their actions run: a scaling policy is executed in moto, an SNS topic gets the
   notification.
@@ -37,6 +38,7 @@ from container_manager import awslogs
 from container_manager.matching.event_pattern import EventPattern
 from container_manager.matching.filter_pattern import FilterPattern
 from container_manager.rehearsal import aws_events
+from container_manager.rehearsal.agent import ActivityAgent
 from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
 from container_manager.rehearsal.lambdas import Invocation, LambdaService
 from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION, GroupSpec, Rule, World, ZoneSpec
@@ -625,6 +627,7 @@ class Cloud:
     traffic: Traffic
     cloudwatch: CloudWatch
     ticks: int = field(default=0)
+    agent: ActivityAgent | None = None  # the user data's activity agent on each instance (agent.py)
 
     @classmethod
     def build(cls, world: World) -> Cloud:
@@ -648,6 +651,7 @@ class Cloud:
             cloudwatch=CloudWatch(world, bus, MetricStore(regions)),
         )
         lambdas._on_invoked = cloud._after_invocation
+        cloud.agent = ActivityAgent(world, autoscaling)
         return cloud
 
     def _after_invocation(self, invocation: Invocation) -> None:
@@ -661,6 +665,8 @@ class Cloud:
         self.ticks += 1
         self.autoscaling.reconcile()
         self.traffic.publish()
+        if self.agent is not None:
+            self.agent.publish()
         self.autoscaling.publish_group_metrics()
         self.cloudwatch.evaluate()
         self.autoscaling.reconcile()

@@ -35,9 +35,19 @@ class Wait:
 
 @dataclass(frozen=True)
 class Players:
-    """Player traffic from now on, in bytes per second (0: everyone left)."""
+    """Player traffic from now on, in bytes per second (0: everyone left), and the players the activity agent
+    counts: ``tcp`` established connections (default: 1 while there is traffic) and ``udp`` peers."""
 
     bytes_per_second: float
+    tcp: int | None = None
+    udp: int = 0
+
+
+@dataclass(frozen=True)
+class AgentSilent:
+    """The activity agent stops publishing (``silent``) or comes back."""
+
+    silent: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,7 +87,7 @@ class Expect:
     label: str = ""
 
 
-Step = Resolve | Wait | Players | CrashLoop | Hold | Release | Mark | Expect
+Step = Resolve | Wait | Players | AgentSilent | CrashLoop | Hold | Release | Mark | Expect
 
 
 @dataclass(frozen=True)
@@ -160,7 +170,8 @@ SCENARIOS: tuple[Scenario, ...] = (
             Wait(3),
             Expect("record", "instance", label="server up"),
             Hold(LAUNCH),
-            Wait("param:IdleMinutes+2"),
+            # nobody joins: the stop comes after the startup grace and the idle minutes
+            Wait("param:StartupGraceMinutes+param:IdleMinutes"),
             Expect("desired", 0, label="idle stop"),
             Mark(),
             Resolve("{server}"),
@@ -172,6 +183,75 @@ SCENARIOS: tuple[Scenario, ...] = (
             Expect("record", "marked", label="DNS untouched by the late event"),
             Wait(3),
             Expect("record", "instance", label="A record = new instance"),
+        ),
+    ),
+)
+
+# The watchdog's own story (issue 6, docs/watchdog.md), played on a UDP game (examples/factorio.yaml): mode
+# connections, where the activity agent's player count - not the traffic - decides.
+WATCHDOG_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "W1 players connect and leave: stop M minutes later",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Expect("record", "instance", label="server up"),
+            Players(300, tcp=0, udp=3),  # three players, traffic far under the threshold
+            Wait("param:StartupGraceMinutes+30"),
+            Expect("desired", 1, label="no stop while 3 players are connected (traffic under the threshold)"),
+            Players(0, tcp=0, udp=0),
+            Mark(),
+            Wait("param:IdleMinutes+3"),
+            Expect(
+                "stopped_after_mark", "param:IdleMinutes", label="scale to 0 the idle minutes after they left"
+            ),
+            Expect("alerts", 0, alarm="AgentSilentAlarm", label="the agent reported every minute"),
+        ),
+    ),
+    Scenario(
+        "W2 slow boot inside the grace; nobody comes: stop after grace + M",
+        (
+            Resolve("{server}"),
+            Mark(),
+            Wait("param:StartupGraceMinutes+-1"),
+            Expect("desired", 1, label="not stopped during the startup grace (no players, no traffic)"),
+            Wait("param:IdleMinutes+3"),
+            Expect(
+                "stopped_after_mark",
+                "param:StartupGraceMinutes+param:IdleMinutes",
+                label="scale to 0 after the grace and the idle minutes",
+            ),
+        ),
+    ),
+    Scenario(
+        "W3 UDP-only game with steady players is never stopped",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Players(250, tcp=0, udp=6),
+            Wait(180),
+            Expect("desired", 1, label="6 UDP players for 3 hours at 250 B/s: still up"),
+            Expect("alarm_entered", 0, alarm="IdleAlarm", label="idle alarm never entered ALARM"),
+        ),
+    ),
+    Scenario(
+        "W4 the agent goes silent: traffic decides, an alert says so",
+        (
+            Players(40_000, tcp=0, udp=6),  # the players of W3, now busy
+            AgentSilent(),
+            Wait(12),
+            Expect("alerts", 1, alarm="AgentSilentAlarm", label="one agent-silent alert"),
+            Wait(30),
+            Expect("desired", 1, label="no stop while the traffic shows players"),
+            Players(0, tcp=0, udp=0),
+            Mark(),
+            Wait("param:IdleMinutes+3"),
+            Expect(
+                "stopped_after_mark",
+                "param:IdleMinutes",
+                label="traffic fallback stops it the idle minutes later",
+            ),
+            AgentSilent(False),
         ),
     ),
 )
@@ -196,9 +276,13 @@ class Driver:
 
     # ------------------------------------------------------------------------------------------------ values
     def param(self, value: Any) -> Any:
+        """'param:IdleMinutes+5', 'param:StartupGraceMinutes+param:IdleMinutes', 'param:X+-1': the sum."""
         if isinstance(value, str) and value.startswith("param:"):
-            name, _, extra = value.removeprefix("param:").partition("+")
-            return float(self.parameters[name]) + (float(extra) if extra else 0.0)
+            terms = value.split("+")
+            return sum(
+                float(self.parameters[t.removeprefix("param:")]) if t.startswith("param:") else float(t)
+                for t in terms
+            )
         return value
 
     @property
@@ -243,10 +327,23 @@ class Driver:
                 self.cloud.route53.query(full, qtype, resolver_ip)
             case Wait(minutes):
                 self.cloud.advance(float(self.param(minutes)) * 60)
-            case Players(rate):
+            case Players(rate, tcp, udp):
                 self.cloud.traffic.player_bytes_per_second = rate
+                counted = (1 if rate else 0) if tcp is None else tcp
+                if self.cloud.agent is not None:
+                    self.cloud.agent.tcp, self.cloud.agent.udp = counted, udp
                 self.world.timeline.note(
-                    "players", f"{rate:g} B/s of player traffic" if rate else "everyone left"
+                    "players",
+                    f"{rate:g} B/s of player traffic, {counted} TCP connection(s), {udp} UDP peer(s)"
+                    if rate or counted or udp
+                    else "everyone left",
+                )
+            case AgentSilent(silent):
+                if self.cloud.agent is not None:
+                    self.cloud.agent.silent = silent
+                self.world.timeline.note(
+                    "scenario",
+                    "the activity agent stops publishing" if silent else "the activity agent is back",
                 )
             case CrashLoop(times, exit_code):
                 running = [t for t in self.cloud.autoscaling.active(self.group) if t.phase == "InService"]
