@@ -155,7 +155,11 @@ INVALID = [
     ({"Watchdog": {"Mode": "traffic", "Threshold": None}}, "Watchdog", ["traffic needs Threshold", "bytes"]),
     ({"Watchdog": {"Mode": "players"}}, "Watchdog.Mode", ["'connections'", "'traffic'"]),
     ({"Watchdog": {"StartupGraceMinutes": 500}}, "Watchdog.StartupGraceMinutes", ["500", "never stopped"]),
-    ({"Watchdog": {"InstanceLeftUp": {"ForceStopHours": 5}}}, "Watchdog.InstanceLeftUp.ForceStopHours", ["4 or 6"]),
+    (
+        {"Watchdog": {"InstanceLeftUp": {"ForceStopHours": 5}}},
+        "Watchdog.InstanceLeftUp.ForceStopHours",
+        ["4 or 6"],
+    ),
     (
         {"Watchdog": {"InstanceLeftUp": {"DurationHours": 12, "ForceStopHours": 8}}},
         "Watchdog.InstanceLeftUp",
