@@ -76,7 +76,14 @@ def baseline(rendered: Source) -> tuple[Report, _State]:
     return report, state
 
 
-def test_rehearsal_is_all_green(baseline: tuple[Report, _State]) -> None:
+def test_rehearsal_of_the_bundled_example(baseline: tuple[Report, _State]) -> None:
+    """One rehearsal, three aspects (one test, so parallel workers do not each replay it)."""
+    all_green(baseline)
+    final_state_of_every_resource(baseline)
+    output_marks_simulated_steps(baseline)
+
+
+def all_green(baseline: tuple[Report, _State]) -> None:
     report, _ = baseline
     assert report.deploy_error is None
     assert report.failed() == []
@@ -85,7 +92,7 @@ def test_rehearsal_is_all_green(baseline: tuple[Report, _State]) -> None:
     assert scenarios == {"1", "2", "3", "4", "5", "6"}
 
 
-def test_final_state_of_every_resource(baseline: tuple[Report, _State]) -> None:
+def final_state_of_every_resource(baseline: tuple[Report, _State]) -> None:
     report, state = baseline
     world, cloud = report.world, report.cloud
     assert world is not None
@@ -127,7 +134,7 @@ def test_final_state_of_every_resource(baseline: tuple[Report, _State]) -> None:
     assert state.topic_messages == len(cloud.bus.notifications)
 
 
-def test_output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
+def output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
     report, _ = baseline
     kinds = {e.kind for e in report.timeline.entries}
     assert {"real", "simulated", "check", "scenario"} <= kinds

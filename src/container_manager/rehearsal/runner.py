@@ -18,7 +18,6 @@ from unittest import mock
 import botocore.loaders
 from moto import mock_aws
 
-from container_manager.cfn import load_template
 from container_manager.rehearsal.aws_parts import Cloud
 from container_manager.rehearsal.clock import SimClock
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
@@ -85,7 +84,7 @@ class Source:
     def effective_parameters(self) -> dict[str, str]:
         """The container stack's parameters, template defaults filled in."""
         plan = self.stacks[-1]
-        declared = load_template(plan.templates.root).get("Parameters", {})
+        declared = plan.templates.load().get("Parameters", {})
         values = {k: str(v["Default"]) for k, v in declared.items() if "Default" in v}
         values.update(plan.templates.parameters)
         return values
