@@ -267,6 +267,14 @@ def test_idle_alarm_connections_nobody_comes_stop_after_grace_plus_m() -> None:
     assert first_alarm("IdleAlarm", "connections", timeline, 200) == G + M
 
 
+def test_idle_alarm_connections_stops_a_server_started_by_hand() -> None:
+    # no knock (started in the console) while the alarm rests in ALARM: the grace reports take it out of ALARM,
+    # so it enters ALARM - and stops - after G + M like any other unjoined start
+    up = range(1, 200)
+    timeline = Timeline(players=agent_run(up, lambda m: 0), knock={}, in_service=dict.fromkeys(up, 1))
+    assert first_alarm("IdleAlarm", "connections", timeline, 200) == G + M
+
+
 def test_idle_alarm_connections_slow_boot_inside_grace_is_not_stopped() -> None:
     # a long grace (a modded server booting for 40 minutes) outlasts several idle windows: no stop inside it
     up = range(1, 200)
