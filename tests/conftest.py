@@ -10,7 +10,10 @@ import os
 import socket
 from typing import Any
 
+import botocore.session
 import pytest
+
+from container_manager.rehearsal.runner import shared_loader
 
 FAKE_KEY_IDS = {"testing", "AKIAIOSFODNN7EXAMPLE"}
 # Variables through which botocore can find a real identity or a real endpoint.
@@ -77,6 +80,10 @@ os.environ.update(
         "POWERTOOLS_METRICS_DISABLED": "false",
     }
 )
+
+# Speed only: every botocore session (each handler cold start, each boto3.client) shares one loader of the
+# service models instead of parsing the multi-MB JSON again.
+botocore.session.create_loader = shared_loader  # type: ignore[assignment]
 
 _real_connect = socket.socket.connect
 

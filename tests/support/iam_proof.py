@@ -7,13 +7,9 @@ deployment resolver of template.yaml, pytest environment handling and speed-ups.
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
-import botocore.loaders
 import pytest
 
 from container_manager import cfn
@@ -33,6 +29,7 @@ from container_manager.rehearsal.iam import (
     request_context,
     role_statements,
 )
+from container_manager.rehearsal.runner import shared_loader
 from container_manager.rehearsal.templates import NO_VALUE
 from support.deployed import ACCOUNT, ROOT, Deployed
 
@@ -53,29 +50,12 @@ __all__ = [
 ]
 
 
-def load_template(path: Path) -> dict[str, Any]:
-    """``cfn.load_template``, parsed once per version of the file (other sessions edit template.yaml while tests
-    run; a changed file is parsed again)."""
-    return copy.deepcopy(_parsed(path, path.stat().st_mtime_ns))
-
-
-@functools.cache
-def _parsed(path: Path, mtime_ns: int) -> dict[str, Any]:
-    return cfn.load_template(path)
-
-
-@functools.cache
-def _shared_loader(search_paths: Any = None) -> botocore.loaders.Loader:
-    return botocore.loaders.create_loader(search_paths)
-
-
 def fast_moto(monkeypatch: pytest.MonkeyPatch) -> None:
     """Speed only, no behaviour: skip moto's ~28,000 stock AMIs (seconds per region; the launch template's AMI is
-    not one of them), let every botocore session share one loader of the service models (each handler load
-    otherwise parses the multi-MB EC2 model again), and parse template.yaml once per version."""
+    not one of them) and let every botocore session share one loader of the service models (each handler load
+    otherwise parses the multi-MB EC2 model again)."""
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
-    monkeypatch.setattr("botocore.session.create_loader", _shared_loader)
-    monkeypatch.setattr("support.deployed.load_template", load_template)
+    monkeypatch.setattr("botocore.session.create_loader", shared_loader)
 
 
 def deployment_resolver(
@@ -83,7 +63,7 @@ def deployment_resolver(
 ) -> Resolver:
     """template.yaml's intrinsics resolved for this deployment, in the function's stack and region: nested-stack
     outputs from ``deployed``, and names and ARNs shaped as CloudFormation and AWS build them."""
-    template = load_template(ROOT / "template.yaml")
+    template = cfn.load_template(ROOT / "template.yaml")
     params = dict(parameters)
     if deployed.region != function_region:
         params.setdefault("ContainerRegion", deployed.region)

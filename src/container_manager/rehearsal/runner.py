@@ -112,7 +112,10 @@ class Report:
 
 
 @functools.cache
-def _shared_loader(search_paths: Any = None) -> botocore.loaders.Loader:
+def shared_loader(search_paths: Any = None) -> botocore.loaders.Loader:
+    """One botocore loader for every session: each new session would parse the multi-MB service models again.
+
+    Speed only; patched over ``botocore.session.create_loader`` by the rehearsal and the tests."""
     return botocore.loaders.create_loader(search_paths)
 
 
@@ -167,7 +170,7 @@ def sandbox(functions: Path) -> Iterator[None]:
     try:
         with (
             mock.patch.object(socket.socket, "connect", _loopback_only(socket.socket.connect)),
-            mock.patch("botocore.session.create_loader", _shared_loader),  # speed only: parse models once
+            mock.patch("botocore.session.create_loader", shared_loader),  # speed only: parse models once
             mock_aws(),
         ):
             yield

@@ -8,8 +8,6 @@ CloudFormation does. ``unresolved`` finds any intrinsic left over, so nothing is
 from __future__ import annotations
 
 import base64
-import copy
-import functools
 import ipaddress
 import re
 from collections.abc import Iterator, Mapping
@@ -144,12 +142,6 @@ def deploy_order(template: Mapping[str, Any]) -> list[str]:
     return order
 
 
-@functools.lru_cache(maxsize=64)
-def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
-    """Parse once per version of a file (a changed file is parsed again)."""
-    return load_template(path)
-
-
 @dataclass(frozen=True)
 class TemplateSet:
     """A root template and the nested templates its stacks point at (paths relative to the root's folder)."""
@@ -162,9 +154,7 @@ class TemplateSet:
         return self.root.parent
 
     def load(self, path: Path | None = None) -> dict[str, Any]:
-        path = path or self.root
-        stat = path.stat()
-        return copy.deepcopy(_parsed(path, stat.st_mtime_ns, stat.st_size))
+        return load_template(path or self.root)  # parsed once per file version, a fresh copy each call
 
     def nested(self, location: str) -> Path:
         path = (self.directory / location).resolve()
