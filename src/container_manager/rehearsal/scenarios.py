@@ -36,11 +36,12 @@ class Wait:
 @dataclass(frozen=True)
 class Players:
     """Player traffic from now on, in bytes per second (0: everyone left), and the players the activity agent
-    counts: ``tcp`` established connections (default: 1 while there is traffic) and ``udp`` peers."""
+    counts: ``tcp`` established connections and ``udp`` peers. Left out, each is 1 while there is traffic: one
+    player on whichever protocol the game serves (the agent only counts the protocols of the game's ports)."""
 
     bytes_per_second: float
     tcp: int | None = None
-    udp: int = 0
+    udp: int | None = None
 
 
 @dataclass(frozen=True)
@@ -331,13 +332,16 @@ class Driver:
                 self.cloud.advance(float(self.param(minutes)) * 60)
             case Players(rate, tcp, udp):
                 self.cloud.traffic.player_bytes_per_second = rate
-                counted = (1 if rate else 0) if tcp is None else tcp
+                present = 1 if rate else 0
+                tcp_count = present if tcp is None else tcp
+                udp_count = present if udp is None else udp
                 if self.cloud.agent is not None:
-                    self.cloud.agent.tcp, self.cloud.agent.udp = counted, udp
+                    self.cloud.agent.tcp, self.cloud.agent.udp = tcp_count, udp_count
                 self.world.timeline.note(
                     "players",
-                    f"{rate:g} B/s of player traffic, {counted} TCP connection(s), {udp} UDP peer(s)"
-                    if rate or counted or udp
+                    f"{rate:g} B/s of player traffic, {tcp_count} TCP connection(s), {udp_count} UDP peer(s)"
+                    " on the game's ports"
+                    if rate or tcp_count or udp_count
                     else "everyone left",
                 )
             case AgentSilent(silent):
