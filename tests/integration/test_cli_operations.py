@@ -8,17 +8,24 @@ reads it, run `cm` in-process and assert on its JSON output, exit code and the r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from container_manager import operations as ops
 from container_manager.cli import main
 from container_manager.errors import ABORTED, NOT_FOUND, OK, USAGE
-from support.deployed import CONTAINER_ID, EDGE_REGION, PLACEHOLDER, SERVER_NAME, Deployed, a_record, deploy
+from support.deployed import (
+    CONTAINER_ID,
+    EDGE_REGION,
+    PLACEHOLDER,
+    SERVER_NAME,
+    Deployed,
+    a_record,
+    deploy,
+    point_record,
+)
 
 # A stand-in for the real stack: moto cannot deploy the SAM template, but `cm` only reads the stack's name,
 # status, tags, parameters and outputs.
@@ -32,12 +39,6 @@ STUB_TEMPLATE = json.dumps(
         "Outputs": {"ServerName": {"Value": SERVER_NAME}},
     }
 )
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 @pytest.fixture
@@ -286,22 +287,7 @@ def _file_system(region: str) -> str:
 
 def _running_with_ip(deployed: Deployed) -> None:
     main(["start", CONTAINER_ID, "--region", deployed.region])
-    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
-        HostedZoneId=deployed.zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": SERVER_NAME,
-                        "Type": "A",
-                        "TTL": 30,
-                        "ResourceRecords": [{"Value": "3.120.1.1"}],
-                    },
-                }
-            ]
-        },
-    )
+    point_record(deployed.zone_id, "3.120.1.1")
 
 
 def test_delete_stops_resets_dns_deletes_the_stack_and_keeps_the_data(

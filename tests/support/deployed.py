@@ -100,22 +100,7 @@ def deploy(region: str = EDGE_REGION) -> Deployed:
     finally:
         moto_id_manager.unset_custom_id(zone_ref)
     zone_id = zone.split("/")[-1]
-    route53.change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "CREATE",
-                    "ResourceRecordSet": {
-                        "Name": SERVER_NAME,
-                        "Type": "A",
-                        "TTL": 30,
-                        "ResourceRecords": [{"Value": PLACEHOLDER}],
-                    },
-                }
-            ]
-        },
-    )
+    point_record(zone_id, PLACEHOLDER)
     log_group = f"/aws/route53/{SERVER_NAME}"
     boto3.client("logs", region_name=EDGE_REGION).create_log_group(logGroupName=log_group)
     return Deployed(
@@ -265,3 +250,23 @@ def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) ->
             member.lifecycle_state = lifecycle_state
             return
     raise AssertionError(f"{instance_id} is not in the group")
+
+
+def point_record(zone_id: str, address: str) -> None:
+    """Set the server's A record as the deploy (placeholder) or instance-state-change (instance IP) would."""
+    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": SERVER_NAME,
+                        "Type": "A",
+                        "TTL": 30,
+                        "ResourceRecords": [{"Value": address}],
+                    },
+                }
+            ]
+        },
+    )

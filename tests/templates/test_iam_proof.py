@@ -44,6 +44,7 @@ from support.deployed import (
     deploy,
     event,
     load_handler,
+    point_record,
     record_api_calls,
     state,
     template_env,
@@ -174,22 +175,7 @@ def _terminate(deployed: Deployed) -> dict[str, Any]:
     """The server runs and the record points at it (set here, so this step stands alone); the idle alarm scaled
     the group to 0 and ECS managed draining holds the instance in Terminating:Wait."""
     instance = _instance(deployed)
-    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
-        HostedZoneId=deployed.zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": SERVER_NAME,
-                        "Type": "A",
-                        "TTL": 30,
-                        "ResourceRecords": [{"Value": _public_ip(deployed, instance)}],
-                    },
-                }
-            ]
-        },
-    )
+    point_record(deployed.zone_id, _public_ip(deployed, instance))
     group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
     group.desired_capacity = 0
     (member,) = group.instance_states
