@@ -42,3 +42,13 @@ def test_ids_the_template_accepts_pass_every_check(value: str) -> None:
 def test_ids_the_template_refuses_fail_every_check(value: str) -> None:
     assert not function_config.CONTAINER_ID_RE.fullmatch(value)
     assert not cli_config.CONTAINER_ID_PATTERN.fullmatch(value)
+
+
+@pytest.mark.parametrize(
+    "parameter",
+    ["PlayersMetricNamespacePrefix", "PlayersMetricName", "KnockMetricNamespace", "KnockMetricName"],
+)
+def test_dashboard_plots_the_metrics_the_watchdog_alarms_on(parameter: str) -> None:
+    watchdog = load_template(ROOT / "infra" / "watchdog.yaml")["Parameters"]
+    dashboard = load_template(ROOT / "infra" / "dashboard.yaml")["Parameters"]
+    assert dashboard[parameter]["Default"] == watchdog[parameter]["Default"]
