@@ -134,3 +134,23 @@ def test_parse_ports() -> None:
     for bad in ("25565", "sctp/1", "tcp/0", "tcp/65536", "tcp/x"):
         with pytest.raises(ValueError, match="protocol/port"):
             parse_ports(bad)
+
+
+# ----------------------------------------------------------------------------------------------- recorded
+# Real kernel output, recorded by scripts/record_agent_fixtures.sh between two network namespaces: two UDP
+# players on 34197 (one host, two source ports), one TCP player on 25565, an SSH session and a loopback RCON.
+
+
+def test_recorded_conntrack_counts_the_two_udp_players_and_nothing_else() -> None:
+    text = fixture("nf-conntrack-netns.recorded.txt")
+    assert count_udp(text, GAME_UDP, recent_seconds=60, stream_timeout=120) == 2
+    assert (
+        count_udp(text, frozenset({25565, 22, 25575}), recent_seconds=60, stream_timeout=120) == 0
+    )  # TCP lines
+
+
+def test_recorded_ss_counts_the_tcp_player_but_not_ssh_or_loopback_rcon() -> None:
+    text = fixture("ss-netns.recorded.txt")
+    assert count_tcp(text, GAME_TCP) == 1
+    assert count_tcp(text, frozenset({22})) == 0
+    assert count_tcp(text, frozenset({25575})) == 0
