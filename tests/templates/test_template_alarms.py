@@ -28,6 +28,7 @@ from template_support import (
 
 from container_manager.intrinsics import Resolver
 from container_manager.rehearsal.alarms import AlarmDefinition, AlarmEvaluator, Datapoint, MetricKey
+from container_manager.rehearsal.templates import NO_VALUE, strip_no_value
 
 ONE_DAY = 24 * 3600
 SEVEN_DAYS = 7 * ONE_DAY
@@ -132,18 +133,6 @@ def _window(properties: dict[str, Any], condition: str | None = None) -> dict[st
     }
 
 
-def _no_value(value: Any) -> Any:
-    """``value`` with the AWS::NoValue placeholders removed (from lists) as CloudFormation removes them."""
-    if isinstance(value, list):
-        return [_no_value(v) for v in value if v is not NO_VALUE]
-    if isinstance(value, dict):
-        return {k: _no_value(v) for k, v in value.items() if v is not NO_VALUE}
-    return value
-
-
-NO_VALUE = object()
-
-
 def resolved_alarm(path: Path, alarm: str, parameters: dict[str, str]) -> dict[str, Any] | None:
     """The alarm's properties as CloudFormation would create them, or None when its Condition is false."""
     doc = template(path)
@@ -154,7 +143,7 @@ def resolved_alarm(path: Path, alarm: str, parameters: dict[str, str]) -> dict[s
     resolver = Resolver(doc, parameters=sample_parameters(doc, parameters), refs=refs)
     if "Condition" in resource and not resolver.condition(resource["Condition"]):
         return None
-    return dict(_no_value(resolver.resolve(resource["Properties"])))
+    return dict(strip_no_value(resolver.resolve(resource["Properties"])))
 
 
 @pytest.mark.skipif(not ALARMS, reason="no AWS::CloudWatch::Alarm in any template yet")
