@@ -23,6 +23,7 @@ from support.deployed import (
     desired,
     event,
     invoke,
+    invoke_without_change,
     log_lines,
     metric_names,
     record_api_calls,
@@ -238,11 +239,11 @@ def test_bad_input_is_explained_and_changes_nothing(
         payload["detail"]["clusterArn"] = deployed.cluster_arn  # so only the defect stands in the way
     # Given a running server, which a crash event would stop
     server_running(deployed)
-    before = state(deployed)
-    # When a malformed or hostile event arrives
-    with record_api_calls() as calls:
-        result = invoke(handler, payload)
-    # Then it is rejected with a reason that says what is wrong, logged as an error and counted
+    # When a malformed or hostile event arrives - Then no AWS API is touched, and nothing changed
+    result, calls = invoke_without_change(handler, payload, deployed)
+    assert calls.calls == []
+    assert desired(deployed) == 1
+    # And it is rejected with a reason that says what is wrong, logged as an error and counted
     assert result["action"] == "rejected"
     assert expected_words in result["reason"]
     out = capsys.readouterr().out
@@ -250,11 +251,6 @@ def test_bad_input_is_explained_and_changes_nothing(
     assert len(errors) == 1
     assert expected_words in errors[0]["message"]
     assert metric_names(out) == {"OutcomeRejected": 1}
-    # And no AWS API is touched, and nothing changed
-    assert calls.mutations == []
-    assert calls.calls == []
-    assert state(deployed) == before
-    assert desired(deployed) == 1
 
 
 def test_rejected_event_keeps_its_id_for_tracing(

@@ -270,3 +270,15 @@ def point_record(zone_id: str, address: str) -> None:
             ]
         },
     )
+
+
+def invoke_without_change(
+    handler: ModuleType, payload: Any, deployed: Deployed
+) -> tuple[dict[str, Any], ApiCalls]:
+    """Invoke, and assert the handler made no mutating AWS call and left every resource as it was."""
+    before = state(deployed)
+    with record_api_calls() as calls:
+        result = invoke(handler, payload)
+    assert calls.mutations == [], f"mutating calls: {calls.mutations}"
+    assert state(deployed) == before
+    return result, calls
