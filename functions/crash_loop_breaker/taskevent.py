@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
-
+from cm_common.eventbridge import parse_envelope, preview
 from cm_common.outcome import RejectedEvent
 
 SOURCE = "aws.ecs"
@@ -48,16 +47,10 @@ def clip(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + "...(truncated)"
 
 
-def _show(value: Any) -> str:
-    """A short, safe rendering of a bad value for the rejection reason."""
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:60] + "..."
-
-
 def _required(data: Mapping[str, Any], key: str, where: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
-        state = "missing" if value is None else f"{type(value).__name__} {_show(value)}"
+        state = "missing" if value is None else f"{type(value).__name__} {preview(value)}"
         raise RejectedEvent(f"{where}.{key} is {state}, expected a non-empty string")
     return clip(value)
 
@@ -72,7 +65,7 @@ def _exit_code(container: Mapping[str, Any], where: str) -> int | None:
     # bool is an int in Python; JSON true is not an exit code.
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise RejectedEvent(f"{where}.exitCode is {type(value).__name__} {_show(value)}, expected an integer")
+    raise RejectedEvent(f"{where}.exitCode is {type(value).__name__} {preview(value)}, expected an integer")
 
 
 def _containers(detail: Mapping[str, Any]) -> tuple[ContainerState, ...]:
@@ -102,17 +95,8 @@ def _containers(detail: Mapping[str, Any]) -> tuple[ContainerState, ...]:
 
 def parse_task_event(raw: Any) -> TaskStateChange:
     """An EventBridge ECS task state change -> ``TaskStateChange``, or ``RejectedEvent`` saying what is wrong."""
-    if not isinstance(raw, dict):
-        raise RejectedEvent(f"event is a {type(raw).__name__}, expected an EventBridge event object")
-    event = EventBridgeEvent(raw)
-    # .get, not the data class's properties: those raise KeyError on a missing key, we want a reason.
-    if event.get("source") != SOURCE:
-        raise RejectedEvent(f"source {_show(event.get('source'))} is not {SOURCE!r}")
-    if event.get("detail-type") != DETAIL_TYPE:
-        raise RejectedEvent(f"detail-type {_show(event.get('detail-type'))} is not {DETAIL_TYPE!r}")
+    event = parse_envelope(raw, source=SOURCE, detail_types=(DETAIL_TYPE,))
     event_id = _required(event, "id", "event")
-    if not isinstance(event.get("detail"), dict):
-        raise RejectedEvent(f"detail is {type(event.get('detail')).__name__}, expected an object")
     detail = event.detail
     timeline = tuple(
         (key, stamp) for key in TIMELINE_FIELDS if (stamp := _optional(detail, key, "detail")) is not None

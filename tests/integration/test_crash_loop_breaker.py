@@ -205,10 +205,10 @@ HOSTILE: dict[str, tuple[Any, str]] = {
     "wrong source": ({**_crash(), "source": "custom.attacker"}, "source 'custom.attacker' is not 'aws.ecs'"),
     "wrong detail-type": (
         {**_crash(), "detail-type": "ECS Container Instance State Change"},
-        "detail-type 'ECS Container Instance State Change' is not 'ECS Task State Change'",
+        "detail-type 'ECS Container Instance State Change' is not handled (expected one of ['ECS Task State Change'])",
     ),
-    "no detail": (_without("detail"), "detail is NoneType, expected an object"),
-    "detail is a list": ({**_crash(), "detail": [_crash()["detail"]]}, "detail is list, expected an object"),
+    "no detail": (_without("detail"), "detail is None, expected an object"),
+    "detail is a list": ({**_crash(), "detail": [_crash()["detail"]]}, "detail is [{'attributes'"),
     "clusterArn missing": (_crash(clusterArn=None), "detail.clusterArn is missing"),
     "lastStatus a number": (_crash(lastStatus=4), "detail.lastStatus is int 4"),
     "stopCode a list": (_crash(stopCode=["TaskFailedToStart"]), "detail.stopCode is list"),
