@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import functools
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,21 @@ _TemplateLoader.add_constructor("!Ref", _construct("Ref"))
 _TemplateLoader.add_constructor("!GetAtt", _construct("GetAtt"))
 for _name in _FUNCTIONS:
     _TemplateLoader.add_constructor(f"!{_name}", _construct(_name))
+
+
+def function_environment(template: Mapping[str, Any], function: Mapping[str, Any]) -> dict[str, Any]:
+    """A function resource's environment variables as deployed (still unresolved).
+
+    For a SAM function, ``Globals.Function`` variables overridden by the function's own, as the SAM transform
+    merges them; a plain ``AWS::Lambda::Function`` has only its own.
+    """
+    merged: dict[str, Any] = {}
+    if function.get("Type") == "AWS::Serverless::Function":
+        merged.update(
+            template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+        )
+    merged.update(function.get("Properties", {}).get("Environment", {}).get("Variables", {}))
+    return merged
 
 
 def load_template(path: str | Path) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import botocore.client
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
-from container_manager.cfn import load_template
+from container_manager.cfn import function_environment, load_template
 from container_manager.intrinsics import Resolver
 from container_manager.rehearsal.lambdas import LambdaContext, import_handler
 
@@ -128,8 +128,7 @@ def template_env(
         refs={"AWS::Region": function_region, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws"},
         attributes=deployed.attributes(),
     )
-    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
-    variables.update(template["Resources"][function]["Properties"]["Environment"]["Variables"])
+    variables = function_environment(template, template["Resources"][function])
     env = {key: str(resolver.resolve(value)) for key, value in variables.items()}
     env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = function_region
     return env

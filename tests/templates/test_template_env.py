@@ -28,7 +28,7 @@ from template_support import (
     template_id,
 )
 
-from container_manager.cfn import load_template
+from container_manager.cfn import function_environment, load_template
 from container_manager.intrinsics import Resolver
 
 ROOT_SCENARIOS = {
@@ -78,14 +78,6 @@ def _exists(resolver: Resolver, doc: dict[str, Any], name: str) -> bool:
     return resource is not None and ("Condition" not in resource or resolver.condition(resource["Condition"]))
 
 
-def _environment(doc: dict[str, Any], function: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    if function["Type"] == "AWS::Serverless::Function":
-        merged.update(doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
-    merged.update(function.get("Properties", {}).get("Environment", {}).get("Variables", {}))
-    return merged
-
-
 def _problem(reference: Reference, resolver: Resolver, case: Case) -> str | None:
     doc = template(case.path)
     if reference.kind == "Ref":
@@ -122,7 +114,7 @@ def test_function_environment_refers_to_real_things_and_is_non_empty(case: Case)
     function = doc["Resources"][case.function]
     if "Condition" in function and not resolver.condition(function["Condition"]):
         pytest.skip(f"{case.function} is not part of the {case.scenario!r} deployment")
-    environment = _environment(doc, function)
+    environment = function_environment(doc, function)
     problems = []
     for variable, expression in environment.items():
         problems += [

@@ -23,6 +23,7 @@ import boto3
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
+from container_manager.cfn import function_environment
 from container_manager.intrinsics import UnresolvedError
 from container_manager.rehearsal import iam
 from container_manager.rehearsal.alarms import AlarmDefinition
@@ -754,8 +755,9 @@ class _Stack:
         )
         name = props.get("FunctionName") or self._physical(logical, 64)
         arn = f"arn:aws:lambda:{self.region}:{ACCOUNT}:function:{name}"
-        environment = dict(globals_.get("Environment", {}).get("Variables", {}))
-        environment.update(props.get("Environment", {}).get("Variables", {}))
+        environment = self.resolver.resolve_clean(
+            function_environment(self.template, resource), f"{logical}.Environment"
+        )
         role_arn = str(props["Role"])
         invoke = props.get("EventInvokeConfig", {})
         spec = FunctionSpec(
