@@ -62,9 +62,9 @@ def test_launch_and_scale_in_follow_the_lifecycle_with_the_draining_hook() -> No
         assert tracked.phase == "Terminated"
         assert world.group_state(group)["Instances"] == []
         assert detail_types(cloud)[-1] == "EC2 Instance Terminate Successful"
-        # the launch and terminate-lifecycle events reached the instance-state-change function
+        # the launch, terminate-lifecycle and terminate-successful events reached instance-state-change
         invoked = [i.function.short for i in cloud.lambdas.invocations]
-        assert invoked.count("instance-state-change") == 2
+        assert invoked.count("instance-state-change") == 3
 
     in_world(check)
 
