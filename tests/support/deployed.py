@@ -182,6 +182,7 @@ def state(deployed: Deployed) -> dict[str, Any]:
     return {
         "desired": group["DesiredCapacity"],
         "instances": sorted(i["InstanceId"] for i in group["Instances"]),
+        "tags": sorted((t["Key"], t["Value"]) for t in group.get("Tags", [])),
         "records": records,
         "metrics": metrics["Metrics"],
     }

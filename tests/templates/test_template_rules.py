@@ -101,7 +101,14 @@ class TestCrashRule:
 
 class TestInstanceRule:
     @pytest.mark.parametrize(
-        "detail_type", ["EC2 Instance Launch Successful", "EC2 Instance-terminate Lifecycle Action"]
+        "detail_type",
+        [
+            "EC2 Instance Launch Successful",
+            "EC2 Instance-terminate Lifecycle Action",
+            # the safety nets: a termination outside the hook, a failed launch
+            "EC2 Instance Terminate Successful",
+            "EC2 Instance Launch Unsuccessful",
+        ],
     )
     def test_launch_and_terminate_hook_of_our_group_reach_the_function(
         self, instance_rule: EventPattern, detail_type: str
@@ -121,11 +128,7 @@ class TestInstanceRule:
 
     @pytest.mark.parametrize(
         "detail_type",
-        [
-            "EC2 Instance Launch Unsuccessful",
-            "EC2 Instance Terminate Successful",
-            "EC2 Instance-launch Lifecycle Action",
-        ],
+        ["EC2 Instance-launch Lifecycle Action"],
     )
     def test_other_auto_scaling_events_are_ignored(
         self, instance_rule: EventPattern, detail_type: str

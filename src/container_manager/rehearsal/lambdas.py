@@ -255,9 +255,15 @@ class LambdaService:
             "PutMetricData",
         ):
             return "*"
-        if (service, operation) == ("autoscaling", "SetDesiredCapacity"):
-            group = self.world.groups.get(str(params.get("AutoScalingGroupName")))
-            name = params.get("AutoScalingGroupName")
+        if service == "autoscaling" and operation in (
+            "SetDesiredCapacity",
+            "CreateOrUpdateTags",
+            "DeleteTags",
+        ):
+            # The tag calls name their group as the Tags' ResourceId (one group per call here).
+            tagged = params.get("Tags") or [{}]
+            name = params.get("AutoScalingGroupName") or tagged[0].get("ResourceId")
+            group = self.world.groups.get(str(name))
             uuid = "00000000-0000-4000-8000-000000000000"
             return (
                 group.arn
