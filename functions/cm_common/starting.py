@@ -69,7 +69,7 @@ def decide_start(group: GroupState | None, group_name: str, region: str) -> Star
         names = ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in draining)
         return StartDecision(
             Verdict.DEFER,
-            f"deferred: {names} is draining (saving the world); a second instance now would mount it too - "
+            f"{names} is draining (saving the world); a second instance now would mount it too - "
             "the server starts when it is gone",
             tuple(i.instance_id for i in group.instances),
         )

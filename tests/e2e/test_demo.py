@@ -166,14 +166,18 @@ def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:
     return apply
 
 
+def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
+    def apply(root: Path) -> None:
+        for edit in edits:
+            edit(root)
+
+    return apply
+
+
 MUTATIONS = {
     # the instance rule listens for a detail-type AWS never sends
     "wrong detail-type": (
-        _replace(
-            "template.yaml",
-            "EC2 Instance Launch Successful, EC2 Instance-terminate Lifecycle Action",
-            "EC2 Instance Launched, EC2 Instance-terminate Lifecycle Action",
-        ),
+        _replace("template.yaml", "- EC2 Instance Launch Successful\n", "- EC2 Instance Launched\n"),
         "3",
     ),
     # the subscription filter expects a trailing dot Route 53 does not log
@@ -214,10 +218,10 @@ MUTATIONS = {
         "3",
     ),
     "IAM resource names another group": (
-        _replace(
+        _sub(
             "template.yaml",
-            "autoScalingGroup:*:autoScalingGroupName/container-manager-${ContainerId}\n                  - Region",
-            "autoScalingGroup:*:autoScalingGroupName/other-${ContainerId}\n                  - Region",
+            r"(Sid: StartServer\n(?:[^\n]*\n){3}[^\n]*autoScalingGroupName/)container-manager-",
+            r"\1other-",
         ),
         "3",
     ),
@@ -226,9 +230,13 @@ MUTATIONS = {
         _replace("template.yaml", "exitCode: [{ anything-but: 0 }]", "exitCode: [0]"),
         "5",
     ),
-    # no termination lifecycle hook: no early terminate event, the record is never reset
-    "no managed draining": (
-        _replace("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+    # no termination lifecycle hook and no "Terminate Successful" safety net: the record is never reset
+    # (the hook alone missing is survived: tests/e2e/test_demo_drain.py)
+    "no managed draining, no safety net": (
+        _both(
+            _replace("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+            _replace("template.yaml", "- EC2 Instance Terminate Successful\n", "- EC2 Instance Terminated\n"),
+        ),
         "4",
     ),
     # the idle alarm fires but acts on nothing

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
-from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+from container_manager.rehearsal.scenarios import DRAIN_SCENARIOS, WATCHDOG_SCENARIOS
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
             out = None if args.quiet else sys.stdout
             reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+            # Knocks during a drain and terminations outside the hook: a fresh world of the bundled example.
+            drain = Source.rendered(Path(scratch) / "drain", args.config.resolve())
+            reports.append(rehearse(drain, out=out, scenarios=DRAIN_SCENARIOS))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:
