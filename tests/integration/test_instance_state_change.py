@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.autoscaling.models import autoscaling_backends
 
-from cm_common.starting import START_REQUEST_TAG, StartRequest
+from cm_common.starting import StartRequest
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
 from container_manager.matching.event_pattern import EventPattern
@@ -37,7 +37,9 @@ from support.deployed import (
     metric_names,
     point_record,
     record_api_calls,
+    record_start_request,
     set_lifecycle,
+    start_request,
     state,
     template_env,
 )
@@ -360,22 +362,8 @@ TERMINATED_AT = datetime(2026, 11, 20, 21, 16, 40, tzinfo=UTC)  # terminate_succ
 def knock_deferred(deployed: Deployed, waiting_for: str, minutes_before: float = 1) -> str:
     """Given: start-system recorded a knock on the group while ``waiting_for`` drained."""
     value = StartRequest(TERMINATED_AT - timedelta(minutes=minutes_before), (waiting_for,)).tag_value()
-    boto3.client("autoscaling", region_name=deployed.region).create_or_update_tags(
-        Tags=[
-            {
-                "ResourceId": deployed.asg_name,
-                "ResourceType": "auto-scaling-group",
-                "Key": START_REQUEST_TAG,
-                "Value": value,
-                "PropagateAtLaunch": False,
-            }
-        ]
-    )
+    record_start_request(deployed, value)
     return value
-
-
-def start_request(deployed: Deployed) -> str | None:
-    return dict(state(deployed)["tags"]).get(START_REQUEST_TAG)
 
 
 def test_knock_deferred_during_the_drain_starts_the_server_once_the_instance_is_gone(

@@ -12,7 +12,6 @@ import boto3
 import pytest
 from moto.autoscaling.models import autoscaling_backends
 
-from cm_common.starting import START_REQUEST_TAG
 from container_manager.awslogs import decode, encode
 from support.deployed import (
     ACCOUNT,
@@ -28,6 +27,7 @@ from support.deployed import (
     log_lines,
     metric_names,
     record_api_calls,
+    start_request,
     state,
     template_env,
 )
@@ -150,10 +150,6 @@ def _draining(deployed: Deployed, handler: ModuleType) -> str:
     group.desired_capacity = 0
     group.instance_states[0].lifecycle_state = "Terminating:Wait"
     return str(group.instance_states[0].instance.id)
-
-
-def start_request(deployed: Deployed) -> str | None:
-    return dict(state(deployed)["tags"]).get(START_REQUEST_TAG)
 
 
 def test_knock_during_drain_is_deferred_never_a_second_instance(

@@ -188,6 +188,30 @@ def state(deployed: Deployed) -> dict[str, Any]:
     }
 
 
+def start_request(deployed: Deployed) -> str | None:
+    """The group's deferred-knock tag (cm_common.starting.START_REQUEST_TAG), or ``None``."""
+    from cm_common.starting import START_REQUEST_TAG
+
+    return dict(state(deployed)["tags"]).get(START_REQUEST_TAG)
+
+
+def record_start_request(deployed: Deployed, value: str) -> None:
+    """Tag the group with a deferred knock, as start-system does during a drain."""
+    from cm_common.starting import START_REQUEST_TAG
+
+    boto3.client("autoscaling", region_name=deployed.region).create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": deployed.asg_name,
+                "ResourceType": "auto-scaling-group",
+                "Key": START_REQUEST_TAG,
+                "Value": value,
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
+
+
 def a_record(deployed: Deployed) -> tuple[str, int]:
     for record in boto3.client("route53", region_name=EDGE_REGION).list_resource_record_sets(
         HostedZoneId=deployed.zone_id

@@ -31,7 +31,7 @@ import pytest
 from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
-from cm_common.starting import START_REQUEST_TAG, StartRequest, parse_time
+from cm_common.starting import StartRequest, parse_time
 from container_manager.intrinsics import Resolver
 from support.deployed import (
     ACCOUNT,
@@ -48,6 +48,8 @@ from support.deployed import (
     load_handler,
     point_record,
     record_api_calls,
+    record_start_request,
+    start_request,
     state,
     template_env,
 )
@@ -128,10 +130,6 @@ def _not_started(deployed: Deployed) -> None:
     assert desired(deployed) == 0
 
 
-def _start_request(deployed: Deployed) -> str | None:
-    return dict(state(deployed)["tags"]).get(START_REQUEST_TAG)
-
-
 def _draining(deployed: Deployed) -> str:
     """The group's one instance (launched if need be), which the idle alarm's scale to 0 now drains."""
     instance = _instance(deployed)
@@ -151,12 +149,12 @@ def _knock_during_drain(deployed: Deployed) -> dict[str, Any]:
 def _deferred(deployed: Deployed, result: dict[str, Any]) -> None:
     assert result["action"] == "deferred"
     assert desired(deployed) == 0
-    assert _start_request(deployed) is not None
+    assert start_request(deployed) is not None
 
 
 def _not_deferred(deployed: Deployed) -> None:
     assert desired(deployed) == 0
-    assert _start_request(deployed) is None
+    assert start_request(deployed) is None
 
 
 # instance-state-change: launch successful -> record at the instance; terminate lifecycle action -> placeholder.
@@ -226,17 +224,7 @@ def _terminated_with_knock(deployed: Deployed) -> dict[str, Any]:
     terminated_at = parse_time(sample["time"])
     assert terminated_at is not None
     knocked = StartRequest(terminated_at - timedelta(minutes=1), (instance,))
-    boto3.client("autoscaling", region_name=deployed.region).create_or_update_tags(
-        Tags=[
-            {
-                "ResourceId": deployed.asg_name,
-                "ResourceType": "auto-scaling-group",
-                "Key": START_REQUEST_TAG,
-                "Value": knocked.tag_value(),
-                "PropagateAtLaunch": False,
-            }
-        ]
-    )
+    record_start_request(deployed, knocked.tag_value())
     group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
     group.instance_states = []
     boto3.client("ec2", region_name=deployed.region).terminate_instances(InstanceIds=[instance])
@@ -247,12 +235,12 @@ def _started_for_the_knock(deployed: Deployed, result: dict[str, Any]) -> None:
     assert result["action"] == "started"
     assert a_record(deployed)[0] == PLACEHOLDER
     assert desired(deployed) == 1
-    assert _start_request(deployed) is None
+    assert start_request(deployed) is None
 
 
 def _knock_kept(deployed: Deployed) -> None:
     """A denial never loses the player's knock: the request stays for the retry."""
-    assert _start_request(deployed) is not None
+    assert start_request(deployed) is not None
 
 
 # crash-loop-breaker: the essential container exits 1 while the server runs -> desired 0.
