@@ -27,7 +27,12 @@ KNOCK_NAMESPACE = "ContainerManager"
 KNOCK_METRIC = "DnsQueries"
 ALARM_SUFFIXES = ("idle", "left-up", "crash-loop")  # infra/watchdog.yaml AlarmName
 CONTAINER_LOG = "container"
-FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker", "stop-server")  # template.yaml log groups
+FUNCTION_LOGS = (
+    "start-system",
+    "instance-state-change",
+    "crash-loop-breaker",
+    "stop-server",
+)  # template.yaml log groups
 
 
 def prefix(container_id: str) -> str:
