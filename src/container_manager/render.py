@@ -181,12 +181,10 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
 def plan_deployments(config: ContainerConfig, declared: set[str] | None = None) -> list[Deployment]:
     """The stacks to deploy, in order (docs/architecture.md, "Deploying").
 
-    ``declared``: the root template's parameter names; values for parameters a newer template adds (the
-    activity agent's port list) are only passed when the template declares them.
+    ``declared``: the root template's parameter names; a parameter cm render sets that the template does not
+    declare is a RenderError (the bundled templates and this renderer are out of step).
     """
     base = container_parameters(config)
-    if declared is not None and "ActivityPorts" in declared:
-        base["ActivityPorts"] = " ".join(f"{p.protocol}/{p.number}" for p in config.Container.Ports)
     undeclared = sorted(set(base) - declared) if declared is not None else []
     if undeclared:
         raise RenderError(f"template.yaml does not declare parameters {undeclared} that cm render sets")
