@@ -631,7 +631,7 @@ def _problems(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
         elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
             problems.append(f"{path}: {value!r} is out of range; {message.lower()}{_range_reason(loc)}")
         elif kind in {"too_short", "too_long"}:
-            problems.append(f"{path}: {message.lower()}; {_length_hint(loc)}")
+            problems.append(f"{path}: {message.lower()}; {_missing_hint(loc)}")
         elif kind in {"dict_type", "model_type", "model_attributes_type"}:
             problems.append(
                 f"{path}: {_short(value)} should be a mapping of keys (Key: value); {_missing_hint(loc)}"
@@ -668,10 +668,6 @@ _HINTS = {
 def _missing_hint(loc: list[int | str]) -> str:
     last = next((p for p in reversed(loc) if isinstance(p, str)), "")
     return _HINTS.get(str(last), "see docs/configuration.md")
-
-
-def _length_hint(loc: list[int | str]) -> str:
-    return _missing_hint(loc)
 
 
 def _range_reason(loc: list[int | str]) -> str:

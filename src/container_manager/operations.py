@@ -9,7 +9,7 @@ from the id alone.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -496,7 +496,3 @@ def iso(value: Any) -> Any:
         return [iso(v) for v in value]
     return value
 
-
-def chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]

@@ -68,19 +68,6 @@ class Source:
         name = f"container-manager-{params.get('ContainerId', 'minecraft')}"
         return cls(str(root), (StackPlan("all", TemplateSet(root, params), EDGE_REGION, name),))
 
-    def moved_to(self, directory: Path) -> Source:
-        """The same plan, reading the templates from a copy in ``directory`` (for mutation tests)."""
-        stacks = tuple(
-            StackPlan(
-                s.part,
-                TemplateSet(directory / s.templates.root.name, s.templates.parameters),
-                s.region,
-                s.stack_name,
-            )
-            for s in self.stacks
-        )
-        return Source(f"{self.description} (copy in {directory})", stacks)
-
     def effective_parameters(self) -> dict[str, str]:
         """The container stack's parameters, template defaults filled in."""
         plan = self.stacks[-1]

@@ -270,9 +270,6 @@ class World:
                 return spec
         raise KeyError(f"no deployed function {short!r} (have {[f.short for f in self.functions.values()]})")
 
-    def all_records(self) -> Iterator[StackRecord]:
-        yield from self.stacks
-
 
 # ----------------------------------------------------------------------------------------------------- a stack
 class _Lookup(Mapping[str, Any]):
