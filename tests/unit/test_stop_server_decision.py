@@ -15,7 +15,7 @@ from stop_server.alarm_event import parse_alarm_event, parse_timestamp
 from stop_server.decision import decide_stop, judge_alarm
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "stop-server"
-SHARED_SHAPES = Path(__file__).resolve().parent / "fixtures" / "aws-events"
+SHARED_SHAPES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 PREFIX = "container-manager-minecraft-"
 
 
