@@ -85,6 +85,18 @@ def function_environment(template: Mapping[str, Any], function: Mapping[str, Any
     return merged
 
 
+def function_property(template: Mapping[str, Any], function: Mapping[str, Any], name: str) -> Any:
+    """A function resource's property as deployed (still unresolved), None when unset.
+
+    For a SAM function, its own value, else ``Globals.Function``'s, as the SAM transform merges scalar
+    properties; a plain ``AWS::Lambda::Function`` has only its own.
+    """
+    own = function.get("Properties", {})
+    if name in own or function.get("Type") != "AWS::Serverless::Function":
+        return own.get(name)
+    return template.get("Globals", {}).get("Function", {}).get(name)
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse one template file into JSON-form data (a fresh copy: callers may change it)."""
     stat = os.stat(path)

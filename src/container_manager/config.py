@@ -57,6 +57,8 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90)
 # hour. Below 5 minutes a booting server (no traffic yet) would be stopped before players get in.
 IDLE_MINUTES_RANGE = (5, 1440)
 MAX_EMAILS = 3  # infra/alerts.yaml subscribes up to three addresses
+# template.yaml ReservedConcurrency: executions reserved per function, 0 = none (a new account allows none).
+RESERVED_CONCURRENCY_RANGE = (0, 100)
 MAX_PORTS = 50  # a security group holds 60 inbound rules by default; each port is one rule
 EDGE_REGION = "us-east-1"  # Route 53 query logs are delivered only here
 
@@ -372,6 +374,14 @@ class NetworkSettings(_Strict):
         return self
 
 
+class FunctionSettings(_Strict):
+    # Opt-in: Lambda keeps 100 of a region's concurrency quota unreserved (all of it up to a quota of 100), so
+    # any reservation fails the deploy on a new account (quota 10) - docs/configuration.md.
+    ReservedConcurrency: StrictInt = Field(
+        default=0, ge=RESERVED_CONCURRENCY_RANGE[0], le=RESERVED_CONCURRENCY_RANGE[1]
+    )
+
+
 class LogSettings(_Strict):
     RetentionDays: StrictInt = 14
 
@@ -400,6 +410,7 @@ class ContainerConfig(_Strict):
     Dns: DnsSettings = Field(default_factory=lambda: DnsSettings())
     Network: NetworkSettings = Field(default_factory=lambda: NetworkSettings())
     Logs: LogSettings = Field(default_factory=lambda: LogSettings())
+    Functions: FunctionSettings = Field(default_factory=lambda: FunctionSettings())
 
     @field_validator("Id")
     @classmethod
@@ -683,6 +694,10 @@ def _range_reason(loc: list[int | str]) -> str:
         "Ttl": " (a short TTL lets players see a new address quickly)",
         "StartupGraceMinutes": " (minutes after boot in which the server is never stopped; at most 2 hours)",
         "Threshold": " (player bytes per second below which a minute is idle; the examples explain their values)",
+        "ReservedConcurrency": (
+            " (executions reserved per function; 0 reserves none, and any reservation needs a regional Lambda"
+            " concurrency quota above 100 - a new account has 10)"
+        ),
     }
     return reasons.get(last, "")
 

@@ -165,6 +165,7 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "DnsRecordTtl": str(config.Dns.Ttl),
         "StartOnIpv6Queries": _bool(config.Dns.StartOnIpv6Queries),
         "LogRetentionDays": str(config.Logs.RetentionDays),
+        "ReservedConcurrency": str(config.Functions.ReservedConcurrency),
     }
     # Mode connections needs no threshold: without one the template's default backs the traffic fallback.
     if watchdog.Threshold is not None:

@@ -231,6 +231,7 @@ INVALID = [
     ({"Domain": None}, "Domain", ["missing", "ParentHostedZoneId"]),
     ({"Network": {"ExistingVpcId": "vpc-0123456789abcdef0"}}, "Network", ["ExistingSubnetIds", "together"]),
     ({"Logs": {"RetentionDays": 10}}, "Logs.RetentionDays", ["10", "14"]),
+    ({"Functions": {"ReservedConcurrency": 500}}, "Functions.ReservedConcurrency", ["500", "quota", "100"]),
     ({"Container": {"StopTimeoutSeconds": 300}}, "Container.StopTimeoutSeconds", ["300", "2-120"]),
 ]
 

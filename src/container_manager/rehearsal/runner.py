@@ -23,7 +23,7 @@ from container_manager.rehearsal.clock import SimClock
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
 from container_manager.rehearsal.templates import TemplateSet
 from container_manager.rehearsal.timeline import Timeline
-from container_manager.rehearsal.world import EDGE_REGION, DeployError, World
+from container_manager.rehearsal.world import EDGE_REGION, NEW_ACCOUNT_CONCURRENCY, DeployError, World
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTIONS = REPO / "functions"
@@ -174,15 +174,17 @@ def rehearse(
     scenarios: Sequence[Scenario] = SCENARIOS,
     functions: Path = FUNCTIONS,
     on_finish: Callable[[Report], None] | None = None,
+    concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY,
 ) -> Report:
     """Deploy ``source`` into moto and play ``scenarios``. ``on_finish`` runs while moto still holds the state
-    (tests read the final state of every resource there)."""
+    (tests read the final state of every resource there). ``concurrency_quota``: the account's Lambda quota
+    per region (a new account's by default)."""
     started = time.perf_counter()
     clock = SimClock()
     timeline = Timeline(clock, out)
     report = Report(timeline, 0.0)
     with sandbox(functions):
-        world = World(clock, timeline)
+        world = World(clock, timeline, concurrency_quota)
         report.world = world
         timeline.heading(f"deploy ({source.description})")
         try:

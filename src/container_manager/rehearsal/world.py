@@ -24,7 +24,7 @@ import boto3
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
-from container_manager.cfn import function_environment
+from container_manager.cfn import function_environment, function_property
 from container_manager.intrinsics import UnresolvedError
 from container_manager.rehearsal import iam
 from container_manager.rehearsal.alarms import AlarmDefinition
@@ -41,6 +41,14 @@ from container_manager.rehearsal.timeline import Timeline
 ACCOUNT = "123456789012"
 EDGE_REGION = "us-east-1"
 FAKE_KEY = "testing"  # moto's fake identity
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+# Lambda's concurrency quota is per account and region; a new account may start with 10. Reserved concurrency
+# must leave 100 of it unreserved - all of it when the quota is 100 or less: on a 10-quota account any
+# reservation fails ("Specified ReservedConcurrentExecutions for function decreases account's
+# UnreservedConcurrentExecution below its minimum value of [10]"). "Configuring reserved concurrency for a
+# function", AWS Lambda Developer Guide: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+NEW_ACCOUNT_CONCURRENCY = 10
+UNRESERVED_MINIMUM = 100
 
 
 class DeployError(RuntimeError):
@@ -169,9 +177,13 @@ def physical_suffix(*parts: str) -> str:
 class World:
     """moto (already mocked by the caller) plus what the rehearsal knows about the deployment."""
 
-    def __init__(self, clock: SimClock, timeline: Timeline) -> None:
+    def __init__(
+        self, clock: SimClock, timeline: Timeline, concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY
+    ) -> None:
         self.clock = clock
         self.timeline = timeline
+        self.concurrency_quota = concurrency_quota  # the account's Lambda concurrency quota, in every region
+        self.reserved_concurrency: dict[str, dict[str, int]] = {}  # region -> function name -> reserved
         self.functions: dict[str, FunctionSpec] = {}
         self.subscriptions: list[Subscription] = []
         self.rules: list[Rule] = []
@@ -225,6 +237,20 @@ class World:
             self.create_zone(
                 domain, parent, comment="the domain's own public zone (exists before any deploy)"
             )
+
+    def reserve_concurrency(self, region: str, function: str, reserved: int, where: str) -> None:
+        """Reserve ``reserved`` executions of the region's quota for ``function`` as Lambda does, or refuse
+        (``where`` names the template resource in the error)."""
+        held = self.reserved_concurrency.setdefault(region, {})
+        total = sum(n for name, n in held.items() if name != function) + reserved
+        minimum = min(self.concurrency_quota, UNRESERVED_MINIMUM)
+        if self.concurrency_quota - total < minimum:
+            raise DeployError(
+                f"{where} reserves {reserved} concurrent executions: {total} reserved in {region} would "
+                f"leave {self.concurrency_quota - total} of the account's quota of {self.concurrency_quota} "
+                f"unreserved, below Lambda's minimum of {minimum} (ReservedConcurrentExecutions)"
+            )
+        held[function] = reserved
 
     def create_zone(self, name: str, zone_id: str, comment: str = "") -> str:
         route53 = self.client("route53", EDGE_REGION)
@@ -382,6 +408,8 @@ class _Stack:
                 continue
             kind = resource["Type"]
             try:
+                if kind in FUNCTION_TYPES:
+                    self._reserve_concurrency(logical, resource)
                 self._create(logical, kind, resource)
             except (UnresolvedError, KeyError, ValueError) as exc:
                 raise DeployError(f"{self.label}: {logical} ({kind}): {exc}") from exc
@@ -406,6 +434,16 @@ class _Stack:
                     value = f"ami-0{physical_suffix(path).lower()}abcd"[:21]
                     ssm.put_parameter(Name=path, Value=value, Type="String")
                 self.resolver._params[name] = value
+
+    def _reserve_concurrency(self, logical: str, resource: Mapping[str, Any]) -> None:
+        reserved = self.resolver.resolve_clean(
+            function_property(self.template, resource, "ReservedConcurrentExecutions"),
+            f"{logical}.ReservedConcurrentExecutions",
+        )
+        if reserved is not None and reserved is not NO_VALUE:  # AWS::NoValue: the property is absent
+            # keyed by stack and logical id: deploying the same stack again replaces its share
+            function = f"{self.name}/{logical}"
+            self.world.reserve_concurrency(self.region, function, int(reserved), f"{self.label}: {logical}")
 
     def _props(self, logical: str, resource: Mapping[str, Any]) -> dict[str, Any]:
         props = self.resolver.resolve_clean(resource.get("Properties", {}), f"{logical}.Properties")
