@@ -65,8 +65,11 @@ class StackResolver(Resolver):
                 return [f"{region}{suffix}" for suffix in "abc"]
             if key == "Fn::Cidr":
                 block, count, bits = (self.resolve(a) for a in arg)
-                network = ipaddress.ip_network(str(block))
+                network = ipaddress.ip_network(str(block))  # host bits set: ValueError, not a network
                 prefix = network.max_prefixlen - int(bits)
+                if prefix < network.prefixlen or 2 ** (prefix - network.prefixlen) < int(count):
+                    # CloudFormation cannot return fewer blocks than asked for: the template fails
+                    raise ValueError(f"Fn::Cidr: {block} does not hold {count} blocks of /{prefix}")
                 return [
                     str(n)
                     for _, n in zip(range(int(count)), network.subnets(new_prefix=prefix), strict=False)
