@@ -14,6 +14,7 @@ from pathlib import Path
 
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
 from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+from container_manager.rehearsal.world import NEW_ACCOUNT_CONCURRENCY
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -33,6 +34,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="with --templates")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--concurrency-quota",
+        type=int,
+        default=NEW_ACCOUNT_CONCURRENCY,
+        metavar="N",
+        help="the account's Lambda concurrency quota per region (default %(default)s, a new account's)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cm-rehearsal-") as scratch:
         if args.templates:
@@ -40,11 +48,12 @@ def main(argv: list[str] | None = None) -> int:
             source = Source.directory(args.templates.resolve(), params)
         else:
             source = Source.rendered(Path(scratch), args.config.resolve())
-        reports = [rehearse(source, out=None if args.quiet else sys.stdout)]
+        out = None if args.quiet else sys.stdout
+        quota = args.concurrency_quota
+        reports = [rehearse(source, out=out, concurrency_quota=quota)]
         if not args.templates:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
-            out = None if args.quiet else sys.stdout
-            reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+            reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS, concurrency_quota=quota))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:
