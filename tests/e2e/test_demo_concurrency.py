@@ -59,4 +59,4 @@ def test_an_opt_in_reservation_deploys_where_the_quota_allows_it(tmp_path: Path)
     assert raised.deploy_error is None
     assert raised.world is not None
     (held,) = raised.world.reserved_concurrency.values()
-    assert sorted(held.values()) == [2, 2, 2]  # each of the three functions holds its share
+    assert list(held.values()) == [2] * len(raised.world.functions)  # each function holds its share
