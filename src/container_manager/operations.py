@@ -495,4 +495,3 @@ def iso(value: Any) -> Any:
     if isinstance(value, list):
         return [iso(v) for v in value]
     return value
-
