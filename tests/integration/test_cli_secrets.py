@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
 import pytest
 import yaml
-from moto import mock_aws
 
 from container_manager.cfn import load_template
 from container_manager.cli import main
@@ -20,12 +18,6 @@ from container_manager.render import render_to
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUE = "correct horse battery staple"
-
-
-@pytest.fixture
-def aws() -> Iterator[None]:
-    with mock_aws():
-        yield
 
 
 @pytest.fixture
