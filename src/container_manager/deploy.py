@@ -2,6 +2,8 @@
 
 Container in us-east-1: one stack (DeployPart=all). Elsewhere: the edge stack in us-east-1 first, then the
 container stack in its region with HostedZoneId read from the edge stack's output - no id copied by hand.
+Before rendering, AWS itself says what the instance type is (DescribeInstanceTypes in the container's region:
+architecture and memory); `render_for_deploy` is that step, and the rehearsal runs it too (against moto).
 The subprocess runner is injectable so tests assert the exact `sam` calls without an AWS account.
 """
 
@@ -17,9 +19,18 @@ from typing import Any, TextIO
 
 import boto3
 
+from container_manager.config import load_config
 from container_manager.errors import CREDENTIALS, CREDENTIALS_HINT, CmError, call
+from container_manager.instance_types import describe_fit
 from container_manager.operations import EDGE_REGION, outputs, stack
-from container_manager.render import CAPABILITIES, SOURCE_ROOT, RenderResult, overrides, render_to, stack_tags
+from container_manager.render import (
+    CAPABILITIES,
+    SOURCE_ROOT,
+    RenderResult,
+    overrides,
+    render_config,
+    stack_tags,
+)
 
 Runner = Callable[[list[str], Path], int]
 
@@ -42,18 +53,40 @@ class DeployReport:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
+def render_for_deploy(config_path: Path, build_dir: Path, session: boto3.Session) -> RenderResult:
+    """Validate, ask AWS what the instance type is (in the container's region), render with those facts."""
+    config = load_config(config_path)
+    ec2 = session.client("ec2", region_name=config.Region)
+    instance = describe_fit(ec2, config.Ec2.InstanceType, config.Region)
+    return render_config(config, build_dir, instance=instance, config_name=Path(config_path).name)
+
+
 def deploy(
     config_path: Path,
     build_dir: Path,
     *,
+    session: boto3.Session,
     runner: Runner = run_subprocess,
     confirm_changeset: bool = False,
     out: TextIO = sys.stderr,
 ) -> DeployReport:
-    rendered = render_to(config_path, build_dir)
-    config = rendered.config
+    config = load_config(config_path)
+    _require_credentials(session, config.Region)
+    print(
+        f"==> instance type {config.Ec2.InstanceType}: reading its architecture and memory from AWS "
+        f"(DescribeInstanceTypes in {config.Region})",
+        file=out,
+        flush=True,
+    )
+    rendered = render_for_deploy(config_path, build_dir, session)
+    spec = rendered.instance
+    print(
+        f"    {spec.arch}, {spec.memory_mib} MiB: container reservation {spec.reservation_mib} MiB, "
+        f"default JVM heap {spec.heap_mib} MiB",
+        file=out,
+        flush=True,
+    )
     report = DeployReport(rendered)
-    _require_credentials(config.Region)
     sam = shutil.which("sam") or "sam"
     built = build_dir / ".aws-sam" / "build"
 
@@ -119,8 +152,8 @@ def deploy(
     return report
 
 
-def _require_credentials(region: str) -> None:
-    if boto3.session.Session().get_credentials() is None:
+def _require_credentials(session: boto3.Session, region: str) -> None:
+    if session.get_credentials() is None:
         raise CmError(f"no AWS credentials to deploy to {region}", code=CREDENTIALS, hint=CREDENTIALS_HINT)
 
 

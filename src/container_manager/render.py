@@ -29,6 +29,8 @@ from container_manager.config import (
     logical_name,
     ssm_parameter_name,
 )
+from container_manager.errors import USAGE, CmError
+from container_manager.instance_types import InstanceSpec, offline
 from container_manager.intrinsics import Resolver, UnresolvedError
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -40,9 +42,15 @@ CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
 _BEGIN = re.compile(r"^(?P<indent>[ ]*)#.*\bBEGIN PER-CONTAINER LIST: (?P<name>[a-z]+(?: [a-z]+)?)")
 _END = re.compile(r"END PER-CONTAINER LIST: (?P<name>[a-z]+(?: [a-z]+)?)")
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-# Placeholders that are parameters of infra/compute.yaml (a Ref), and those read from its InstanceTypes row.
-_PARAM_PLACEHOLDERS = ("ContainerId", "ContainerUid", "ContainerGid")
-_MAPPING_PLACEHOLDERS = ("HeapMiB", "ReservationMiB", "MemoryMiB")
+# Environment placeholders (config.ENV_PLACEHOLDERS) -> the infra/compute.yaml parameter each one reads.
+_PLACEHOLDER_PARAMETERS = {
+    "ContainerId": "ContainerId",
+    "ContainerUid": "ContainerUid",
+    "ContainerGid": "ContainerGid",
+    "HeapMiB": "HeapMiB",
+    "ReservationMiB": "ReservationMiB",
+    "MemoryMiB": "InstanceMemoryMiB",
+}
 
 
 class RenderError(Exception):
@@ -62,6 +70,7 @@ class Deployment:
 @dataclass(frozen=True)
 class RenderResult:
     config: ContainerConfig
+    instance: InstanceSpec
     out_dir: Path
     root_template: Path
     parameters_file: Path
@@ -78,19 +87,52 @@ class RenderResult:
 # ---------------------------------------------------------------- public API
 
 
-def render_to(config_path: Path, out_dir: Path, *, source_root: Path = SOURCE_ROOT) -> RenderResult:
+def render_to(
+    config_path: Path,
+    out_dir: Path,
+    *,
+    instance: InstanceSpec | None = None,
+    source_root: Path = SOURCE_ROOT,
+) -> RenderResult:
     """Validate ``config_path`` and write its templates and parameters file into ``out_dir``.
 
-    Raises ``container_manager.config.ConfigError`` for an invalid config and ``RenderError`` when the bundled
-    templates lack the expected marker blocks.
+    ``instance``: what AWS said about the instance type (`cm deploy`); None uses the offline table.
+    Raises ``container_manager.config.ConfigError`` for an invalid config, ``CmError`` for a type the offline
+    table does not know when no ``instance`` is given, and ``RenderError`` when the bundled templates lack the
+    expected marker blocks.
     """
     config = load_config(config_path)
-    return render_config(config, out_dir, source_root=source_root, config_name=Path(config_path).name)
+    return render_config(
+        config, out_dir, instance=instance, source_root=source_root, config_name=Path(config_path).name
+    )
+
+
+def instance_spec(config: ContainerConfig, instance: InstanceSpec | None = None) -> InstanceSpec:
+    """``instance`` (checked to be the config's type), else the offline table's row for the config's type."""
+    name = config.Ec2.InstanceType
+    if instance is not None:
+        if instance.name != name:
+            raise CmError(f"instance facts for {instance.name!r} given for Ec2.InstanceType {name!r}")
+        return instance
+    known = offline(name)
+    if known is None:
+        raise CmError(
+            f"Ec2.InstanceType: {name!r} is unknown offline, so its architecture and memory come from AWS",
+            code=USAGE,
+            hint="render it with AWS credentials (`cm render` asks DescribeInstanceTypes), or `cm deploy`",
+        )
+    return known
 
 
 def render_config(
-    config: ContainerConfig, out_dir: Path, *, source_root: Path = SOURCE_ROOT, config_name: str = "config"
+    config: ContainerConfig,
+    out_dir: Path,
+    *,
+    instance: InstanceSpec | None = None,
+    source_root: Path = SOURCE_ROOT,
+    config_name: str = "config",
 ) -> RenderResult:
+    spec = instance_spec(config, instance)
     out_dir = Path(out_dir)
     sources = [
         Path(ROOT_TEMPLATE),
@@ -113,12 +155,13 @@ def render_config(
         _write(target, text)
         written.append(target)
     declared = set(load_template(source_root / ROOT_TEMPLATE).get("Parameters", {}))
-    deployments = plan_deployments(config, declared)
+    deployments = plan_deployments(config, declared, spec)
     parameters_file = out_dir / PARAMETERS_FILE
     _write(parameters_file, samconfig_text(config, deployments, config_name))
     written.append(parameters_file)
     return RenderResult(
         config=config,
+        instance=spec,
         out_dir=out_dir,
         root_template=out_dir / ROOT_TEMPLATE,
         parameters_file=parameters_file,
@@ -136,8 +179,11 @@ def _write(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- parameters
 
 
-def container_parameters(config: ContainerConfig) -> dict[str, str]:
-    """Scalar template parameters from the config (template.yaml Parameters), DeployPart excluded."""
+def container_parameters(config: ContainerConfig, instance: InstanceSpec | None = None) -> dict[str, str]:
+    """Scalar template parameters from the config (template.yaml Parameters), DeployPart excluded.
+
+    ``instance``: the instance type's facts (see ``instance_spec``); its architecture, memory, reservation and
+    heap become parameters, so the templates need no table of types."""
     primary = next(iter(config.Volumes.values()))
     first_port = config.Container.Ports[0]
     watchdog = config.Watchdog
@@ -145,7 +191,7 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "ContainerId": config.Id,
         "DomainName": config.Domain.Name,
         "ParentHostedZoneId": config.Domain.ParentHostedZoneId,
-        "InstanceType": config.Ec2.InstanceType,
+        **instance_spec(config, instance).parameters(),
         "ContainerImage": config.Container.Image,
         "GamePort": str(first_port.number),
         "ContainerUid": str(config.Container.Uid),
@@ -187,13 +233,15 @@ def volume_switches(volume: Volume) -> dict[str, str]:
     return {"DataBackup": _bool(volume.EnableBackups), "RetainDataOnDelete": _bool(volume.KeepOnDelete)}
 
 
-def plan_deployments(config: ContainerConfig, declared: set[str] | None = None) -> list[Deployment]:
+def plan_deployments(
+    config: ContainerConfig, declared: set[str] | None = None, instance: InstanceSpec | None = None
+) -> list[Deployment]:
     """The stacks to deploy, in order (docs/architecture.md, "Deploying").
 
     ``declared``: the root template's parameter names; a parameter cm render sets that the template does not
     declare is a RenderError (the bundled templates and this renderer are out of step).
     """
-    base = container_parameters(config)
+    base = container_parameters(config, instance)
     undeclared = sorted(set(base) - declared) if declared is not None else []
     if undeclared:
         raise RenderError(f"template.yaml does not declare parameters {undeclared} that cm render sets")
@@ -662,26 +710,22 @@ def _ingress(index: int, port: Port) -> list[str]:
 
 def _env_value(value: str) -> list[str]:
     """An Environment ``Value``: plain text, or a template expression for the documented placeholders."""
-    used = [
-        name for name in _PLACEHOLDER.findall(value) if name in _PARAM_PLACEHOLDERS + _MAPPING_PLACEHOLDERS
-    ]
+    used = [name for name in _PLACEHOLDER.findall(value) if name in _PLACEHOLDER_PARAMETERS]
     if not used:
         return [f"    Value: {_q(value)}"]
-    if len(used) == 1 and value == f"${{{used[0]}}}" and used[0] in _PARAM_PLACEHOLDERS:
-        return [f"    Value: !Ref {used[0]}"]
-    # Any other ${...} is the container's own text: `${!` is Fn::Sub's escape for a literal `${`.
+    if len(used) == 1 and value == f"${{{used[0]}}}":
+        return [f"    Value: !Ref {_PLACEHOLDER_PARAMETERS[used[0]]}"]
+    # A placeholder becomes its parameter's name; any other ${...} is the container's own text: `${!` is
+    # Fn::Sub's escape for a literal `${`.
     escaped = _PLACEHOLDER.sub(
-        lambda m: m.group(0) if m.group(1) in used else "${!" + m.group(1) + "}",
+        lambda m: (
+            "${" + _PLACEHOLDER_PARAMETERS[m.group(1)] + "}"
+            if m.group(1) in _PLACEHOLDER_PARAMETERS
+            else "${!" + m.group(1) + "}"
+        ),
         value,
     )
-    mapped = sorted({name for name in used if name in _MAPPING_PLACEHOLDERS})
-    if not mapped:
-        return [f"    Value: !Sub {_q(escaped)}"]
-    lines = ["    Value: !Sub", f"      - {_q(escaped)}"]
-    for position, name in enumerate(mapped):
-        lead = "      - " if position == 0 else "        "
-        lines.append(f"{lead}{name}: !FindInMap [InstanceTypes, !Ref InstanceType, {name}]")
-    return lines
+    return [f"    Value: !Sub {_q(escaped)}"]
 
 
 _GENERATORS: dict[str, Callable[[ContainerConfig, Bundled], list[tuple[str, Block]]]] = {

@@ -47,10 +47,15 @@ class Source:
 
     @classmethod
     def rendered(cls, out_dir: Path, config: Path = EXAMPLE) -> Source:
-        """``cm render`` of ``config`` into ``out_dir`` (the bundled example by default)."""
-        from container_manager.render import render_to
+        """What ``cm deploy`` renders for ``config`` into ``out_dir`` (the bundled example by default): the
+        same ``render_for_deploy``, so the instance type's architecture and memory come from (moto's)
+        DescribeInstanceTypes, as they come from AWS's at deploy time."""
+        import boto3
 
-        result = render_to(config, out_dir)
+        from container_manager.deploy import render_for_deploy
+
+        with sandbox(FUNCTIONS):
+            result = render_for_deploy(config, out_dir, boto3.Session())
         return cls.of_render(result.root_template, result.deployments, f"cm render {config.name}")
 
     @classmethod
