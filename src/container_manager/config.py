@@ -29,7 +29,9 @@ from pydantic import (
     model_validator,
 )
 
+from container_manager import names
 from container_manager.instance_types import INSTANCE_TYPE_PATTERN, INSTANCE_TYPES, MIN_MEMORY_MIB
+from container_manager.names import EDGE_REGION
 
 # The same rules the templates enforce (template.yaml Parameters), checked here so they fail before a deploy.
 CONTAINER_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -58,7 +60,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90)
 IDLE_MINUTES_RANGE = (5, 1440)
 MAX_EMAILS = 3  # infra/alerts.yaml subscribes up to three addresses
 MAX_PORTS = 50  # a security group holds 60 inbound rules by default; each port is one rule
-EDGE_REGION = "us-east-1"  # Route 53 query logs are delivered only here
 
 # Placeholders an Environment value may use; render turns them into template expressions.
 ENV_PLACEHOLDERS = ("ContainerId", "ContainerUid", "ContainerGid", "HeapMiB", "ReservationMiB", "MemoryMiB")
@@ -442,11 +443,11 @@ class ContainerConfig(_Strict):
 
     @property
     def stack_name(self) -> str:
-        return f"container-manager-{self.Id}"
+        return names.stack_name(self.Id)
 
     @property
     def edge_stack_name(self) -> str:
-        return f"container-manager-{self.Id}-edge"
+        return names.edge_stack_name(self.Id)
 
     @property
     def split_regions(self) -> bool:
@@ -461,24 +462,23 @@ def logical_name(volume_id: str) -> str:
 
 def ssm_parameter_name(container_id: str, ref: str) -> str:
     """The full SSM name for a Secrets reference that is not a Secrets Manager ARN."""
-    prefix = f"/container-manager/{container_id}/"
-    return ref if ref.startswith("/") else prefix + ref
+    return ref if ref.startswith("/") else names.parameter_prefix(container_id) + ref
 
 
 def _secret_problem(name: str, ref: str, container_id: str, region: str | None) -> str | None:
-    prefix = f"/container-manager/{container_id}/"
+    prefix, secrets = names.parameter_prefix(container_id), names.secret_prefix(container_id)
     if ref.startswith("arn:"):
         match = SECRETS_MANAGER_ARN.match(ref)
         if not match:
             return (
                 f"Secrets.{name}: {ref!r} is not a Secrets Manager secret ARN; write an SSM parameter name "
                 f"(e.g. rcon-password, read from {prefix}rcon-password) or arn:aws:secretsmanager:<region>:"
-                f"<account>:secret:container-manager/{container_id}/<name>"
+                f"<account>:secret:{secrets}<name>"
             )
-        if not match["name"].startswith(f"container-manager/{container_id}/"):
+        if not match["name"].startswith(secrets):
             return (
-                f"Secrets.{name}: secret {match['name']!r} is outside container-manager/{container_id}/, which is "
-                f"all the task may read; create the secret as container-manager/{container_id}/<name>"
+                f"Secrets.{name}: secret {match['name']!r} is outside {secrets}, which is "
+                f"all the task may read; create the secret as {secrets}<name>"
             )
         if region and match["region"] != region:
             return (

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
-
+from container_manager.aws import Aws
 from container_manager.errors import CREDENTIALS, CREDENTIALS_HINT, CmError, call
-from container_manager.operations import EDGE_REGION, outputs, stack
+from container_manager.names import EDGE_REGION
+from container_manager.operations import outputs, stack
 from container_manager.render import CAPABILITIES, SOURCE_ROOT, RenderResult, overrides, render_to, stack_tags
 
 Runner = Callable[[list[str], Path], int]
@@ -43,6 +43,7 @@ class DeployReport:
 
 
 def deploy(
+    aws: Aws,
     config_path: Path,
     build_dir: Path,
     *,
@@ -53,7 +54,7 @@ def deploy(
     rendered = render_to(config_path, build_dir)
     config = rendered.config
     report = DeployReport(rendered)
-    _require_credentials(config.Region)
+    _require_credentials(aws, config.Region)
     sam = shutil.which("sam") or "sam"
     built = build_dir / ".aws-sam" / "build"
 
@@ -85,7 +86,7 @@ def deploy(
     for deployment in rendered.deployments:
         parameters = dict(deployment.parameters)
         if deployment.part == "container":
-            hosted_zone_id = hosted_zone_id or _edge_zone_id(config.edge_stack_name)
+            hosted_zone_id = hosted_zone_id or _edge_zone_id(aws, config.edge_stack_name)
             parameters["HostedZoneId"] = hosted_zone_id
         env = "default" if deployment.part == "all" else deployment.part
         step(
@@ -119,17 +120,17 @@ def deploy(
     return report
 
 
-def _require_credentials(region: str) -> None:
-    if boto3.session.Session().get_credentials() is None:
+def _require_credentials(aws: Aws, region: str) -> None:
+    if aws.session.get_credentials() is None:
         raise CmError(f"no AWS credentials to deploy to {region}", code=CREDENTIALS, hint=CREDENTIALS_HINT)
 
 
-def _edge_zone_id(edge_stack: str) -> str:
-    described = call("reading the edge stack", EDGE_REGION, lambda: stack(edge_stack, EDGE_REGION))
+def _edge_zone_id(aws: Aws, edge_stack: str) -> str:
+    described = call("reading the edge stack", EDGE_REGION, lambda: stack(aws, edge_stack, EDGE_REGION))
     zone_id = outputs(described).get("HostedZoneId")
     if not zone_id:
         raise CmError(
             f"the edge stack {edge_stack} in {EDGE_REGION} has no HostedZoneId output",
-            hint="check the edge deploy above succeeded (`cm list --region us-east-1`), then run `cm deploy` again",
+            hint=f"check the edge deploy above succeeded (`cm list --region {EDGE_REGION}`), then run `cm deploy` again",
         )
     return zone_id

@@ -18,6 +18,7 @@ from unittest import mock
 import botocore.loaders
 from moto import mock_aws
 
+from container_manager import names
 from container_manager.rehearsal.aws_parts import Cloud
 from container_manager.rehearsal.clock import SimClock
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
@@ -65,7 +66,7 @@ class Source:
     def directory(cls, root: Path, parameters: Mapping[str, str] | None = None) -> Source:
         """A root template (and its infra/) deployed as one stack in us-east-1."""
         params = dict(parameters or {})
-        name = f"container-manager-{params.get('ContainerId', 'minecraft')}"
+        name = names.stack_name(params.get("ContainerId", "minecraft"))
         return cls(str(root), (StackPlan("all", TemplateSet(root, params), EDGE_REGION, name),))
 
     def effective_parameters(self) -> dict[str, str]:
