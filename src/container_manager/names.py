@@ -20,7 +20,8 @@ KNOCK_METRIC = "DnsQueries"
 KNOCK_DIMENSION = "ContainerId"
 ALARM_SUFFIXES = ("idle", "left-up", "crash-loop")  # infra/watchdog.yaml AlarmName: <stack>-<suffix>
 CONTAINER_LOG = "container"  # infra/compute.yaml ContainerLogGroup
-FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker")  # template.yaml log groups
+# template.yaml's function log groups
+FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker", "stop-server")
 ACCOUNT_STACK = f"{PROJECT}-account"  # samconfig.toml [account]: infra/account.yaml, not a container
 
 

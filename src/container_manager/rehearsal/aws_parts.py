@@ -17,17 +17,21 @@ marked "simulated".
   template enables detailed monitoring) and EFS ``DataReadIOBytes``.
 * ``ActivityAgent`` (agent.py) - the launch template's activity agent, its player count per minute.
 * ``CloudWatch`` - the alarms of the templates evaluated once a minute (``alarms``) over moto's stored
-  datapoints; on a state change their actions run: a scaling policy is executed in moto, an SNS topic gets the
-  notification.
+  datapoints, each visible only after an ingestion delay; on a state change their actions run (a Lambda function
+  is invoked with the documented alarm payload if its resource policy allows the alarm, an SNS topic gets the
+  notification), and an Auto Scaling policy is executed again every minute the alarm stays in ALARM.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import ipaddress
 import itertools
 import json
+import random
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +45,16 @@ from container_manager.rehearsal import aws_events
 from container_manager.rehearsal.agent import ActivityAgent
 from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
 from container_manager.rehearsal.lambdas import Invocation, LambdaService
-from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION, GroupSpec, Rule, World, ZoneSpec
+from container_manager.rehearsal.world import (
+    ACCOUNT,
+    EDGE_REGION,
+    AlarmSpec,
+    FunctionSpec,
+    GroupSpec,
+    Rule,
+    World,
+    ZoneSpec,
+)
 
 # Simulated durations (seconds): how long AWS takes, from documentation and experience, not from the templates.
 BOOT_SECONDS = 95  # ECS-optimized AMI: instance running and agent registered
@@ -111,14 +124,35 @@ class SubscriptionFilters:
         return invoked
 
 
+# Resolvers that randomise the letter case of the names they send to authoritative servers (DNS 0x20): Google
+# Public DNS does so for almost all UDP queries since 2023 ("Security benefits: randomize case of query names",
+# https://developers.google.com/speed/public-dns/docs/security#randomize_case). Its egress ranges, from the list
+# it publishes (https://www.gstatic.com/ipranges/publicdns.json), include these.
+DNS_0X20_RESOLVERS = tuple(
+    ipaddress.ip_network(n) for n in ("172.253.0.0/16", "74.125.0.0/16", "2404:6800:4000::/48")
+)
+GOOGLE_PUBLIC_DNS_EGRESS = "172.253.206.35"  # a resolver address of that list, for scenarios
+
+
+def dns_0x20(name: str, rng: random.Random) -> str:
+    """``name`` as a 0x20 resolver sends it: each letter upper or lower case at random."""
+    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in name)
+
+
 class Route53QueryLog:
-    """Route 53 (public zones) logs each query it answers to the zone's query-logging log group."""
+    """Route 53 (public zones) logs each query it answers to the zone's query-logging log group.
+
+    The name is logged as the resolver sent it. Route 53's query-logging docs ("Public DNS query logging",
+    Route 53 Developer Guide) do not say whether a 0x20-randomised name keeps its case in the log; the worst case
+    they allow is that it does, so that is what is written here for queries from ``DNS_0X20_RESOLVERS``."""
 
     EDGES = ("IAD12", "FRA6", "LHR61", "NRT57")
 
     def __init__(self, world: World, filters: SubscriptionFilters) -> None:
         self.world = world
         self.filters = filters
+        self.lines: list[str] = []  # every line written, for the scenarios' checks
+        self._case = random.Random(0x20)  # noqa: S311 - letter case of a simulated query, not a secret
 
     def zone_for(self, name: str) -> ZoneSpec | None:
         name = name.rstrip(".").lower()
@@ -126,12 +160,14 @@ class Route53QueryLog:
         return max(owners, key=lambda z: len(z.name), default=None)
 
     def query(self, name: str, qtype: str, resolver_ip: str) -> list[Invocation]:
+        if any(ipaddress.ip_address(resolver_ip) in net for net in DNS_0X20_RESOLVERS):
+            name = dns_0x20(name, self._case)
         zone = self.zone_for(name)
         if zone is None:
             self.world.timeline.simulated("route53", f"{name} {qtype}: no zone of this deployment answers")
             return []
         exists = any(
-            r["Name"].rstrip(".") == name.rstrip(".")
+            r["Name"].rstrip(".").lower() == name.rstrip(".").lower()  # DNS names match case-insensitively
             for r in self.world.client("route53", EDGE_REGION).list_resource_record_sets(
                 HostedZoneId=zone.id
             )["ResourceRecordSets"]
@@ -160,6 +196,7 @@ class Route53QueryLog:
             logStreamName=stream,
             logEvents=[{"timestamp": int(self.world.clock.now.timestamp() * 1000), "message": line}],
         )
+        self.lines.append(line)
         self.world.timeline.simulated("route53 query log", line)
         return self.filters.deliver(EDGE_REGION, zone.query_log_group, stream, line)
 
@@ -529,16 +566,35 @@ class Traffic:
 
 
 class MetricStore:
-    """moto's stored datapoints, indexed by metric identity for the alarm evaluator."""
+    """moto's stored datapoints, indexed by metric identity for the alarm evaluator, each visible to alarms only
+    after CloudWatch's ingestion delay.
+
+    The delay: AWS documents none as a bound, only that datapoints can take time to become available and that
+    alarms evaluate the latest complete periods ("Evaluating an alarm", CloudWatch User Guide,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html). The rehearsal plays
+    1-3 minutes per datapoint (spread deterministically), and ``forced_delay`` lets a scenario play the slowest
+    case for what is put from then on."""
+
+    DELAY_SECONDS = (60, 180)
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = list(regions)
+        self.forced_delay: float | None = None
         self._seen: dict[str, int] = defaultdict(int)
         self._index: dict[MetricKey, list[Datapoint]] = defaultdict(list)
+        self._arriving: list[tuple[float, int, MetricKey, Datapoint]] = []  # (visible at, order, key, point)
+        self._order = itertools.count()
 
-    def refresh(self) -> None:
+    def delay(self, key: MetricKey, stamp: float) -> float:
+        if self.forced_delay is not None:
+            return self.forced_delay
+        low, high = self.DELAY_SECONDS
+        return low + zlib.crc32(f"{key}@{stamp}".encode()) % (high - low + 1)
+
+    def refresh(self, now: datetime | None = None) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
 
+        arrived = (now or datetime.now(UTC)).timestamp()
         for region in self.regions:
             data = cloudwatch_backends[ACCOUNT][region].metric_data
             for datum in data[self._seen[region] :]:
@@ -552,10 +608,17 @@ class MetricStore:
                 stamp = datum.timestamp
                 if stamp.tzinfo is None:
                     stamp = stamp.replace(tzinfo=UTC)
-                points = self._index[key]
                 point = Datapoint(stamp.timestamp(), float(datum.value), datum.unit)
-                bisect.insort(points, point, key=lambda p: p.timestamp)
+                visible = arrived + self.delay(key, point.timestamp)
+                bisect.insort(self._arriving, (visible, next(self._order), key, point))
             self._seen[region] = len(data)
+        if now is None:  # no clock: everything is visible (unit tests of the store)
+            due, self._arriving = self._arriving, []
+        else:
+            cut = bisect.bisect_right(self._arriving, (arrived, float("inf")), key=lambda a: (a[0], a[1]))
+            due, self._arriving = self._arriving[:cut], self._arriving[cut:]
+        for _, _, key, point in due:
+            bisect.insort(self._index[key], point, key=lambda p: p.timestamp)
 
     def datapoints(self, key: MetricKey, start: float, end: float) -> Sequence[Datapoint]:
         points = self._index.get(key, [])
@@ -570,44 +633,109 @@ class AlarmAction:
     alarm: str
     state: str
     target: str
+    repeated: bool = False  # an Auto Scaling action run again while the alarm stays in ALARM
+
+
+# Lambda alarm actions: the principal a function's resource policy must name ("Lambda alarm actions",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html).
+ALARM_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+def cloudwatch_time(moment: datetime) -> str:
+    """The alarm payload's timestamp format, e.g. ``2023-08-04T12:36:15.490+0000``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 class CloudWatch:
-    def __init__(self, world: World, bus: EventBus, store: MetricStore) -> None:
+    """Alarm evaluation once a minute, and the alarm actions as CloudWatch runs them ("Alarm actions",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html): "Except for Auto Scaling
+    actions, the actions happen only on state transitions"; an Auto Scaling action is invoked again every minute
+    the alarm remains in ALARM."""
+
+    def __init__(self, world: World, bus: EventBus, store: MetricStore, lambdas: LambdaService) -> None:
         self.world = world
         self.bus = bus
         self.store = store
+        self.lambdas = lambdas
         self.evaluators = {a.logical: AlarmEvaluator(a.definition) for a in world.alarms}
         self.actions: list[AlarmAction] = []
 
     def evaluate(self) -> None:
-        self.store.refresh()
+        self.store.refresh(self.world.clock.now)
         for spec in self.world.alarms:
             evaluator = self.evaluators[spec.logical]
+            previous = evaluator.state
             result = evaluator.evaluate(self.store, self.world.clock.now)
-            if not result.changed:
-                continue
-            self.world.timeline.simulated(
-                "cloudwatch alarm",
-                f"{spec.definition.name} -> {result.state}: {result.describe(spec.definition)}",
-            )
-            for target in result.actions:
-                self._act(spec.definition.name, result.state, target)
+            if result.changed:
+                self.world.timeline.simulated(
+                    "cloudwatch alarm",
+                    f"{spec.definition.name} -> {result.state}: {result.describe(spec.definition)}",
+                )
+                for target in result.actions:
+                    self._act(spec, result.state, previous, target, result.describe(spec.definition))
+            elif result.state == "ALARM":
+                for target in spec.definition.alarm_actions:
+                    if target in self.world.policies:
+                        self._act(spec, result.state, previous, target, "still in ALARM", repeated=True)
 
-    def _act(self, alarm: str, state: str, target: str) -> None:
-        self.actions.append(AlarmAction(self.world.clock.now, alarm, state, target))
+    def _act(
+        self,
+        spec: AlarmSpec,
+        state: str,
+        previous: str,
+        target: str,
+        reason: str,
+        repeated: bool = False,
+    ) -> None:
+        alarm = spec.definition.name
+        self.actions.append(AlarmAction(self.world.clock.now, alarm, state, target, repeated))
+        function = next((f for f in self.world.functions.values() if f.arn == target), None)
         if target in self.world.policies:
             group, policy, region = self.world.policies[target]
-            self.world.timeline.simulated("cloudwatch alarm", f"{alarm} executes scaling policy {policy}")
+            again = " again (Auto Scaling actions repeat while in ALARM)" if repeated else ""
+            self.world.timeline.simulated(
+                "cloudwatch alarm", f"{alarm} executes scaling policy {policy}{again}"
+            )
             self.world.client("autoscaling", region).execute_policy(
                 AutoScalingGroupName=group, PolicyName=policy, HonorCooldown=False
             )
         elif target in self.world.topics:
             self.bus.publish(target, f"ALARM: {alarm} is now {state}", f"alarm {alarm}")
+        elif function is not None:
+            self._invoke(spec, function, state, previous, reason)
         else:
             self.world.timeline.simulated(
                 "cloudwatch alarm", f"{alarm}: action target {target} is not deployed"
             )
+
+    def _invoke(
+        self, spec: AlarmSpec, function: FunctionSpec, state: str, previous: str, reason: str
+    ) -> None:
+        alarm = spec.definition.name
+        arn = f"arn:aws:cloudwatch:{spec.region}:{ACCOUNT}:alarm:{alarm}"
+        if not any(p.allows(function, ALARM_PRINCIPAL, arn) for p in self.world.lambda_permissions):
+            # No resource policy lets the alarm in: CloudWatch's invocation is denied and nothing runs.
+            self.world.timeline.simulated(
+                "cloudwatch alarm",
+                f"{alarm}: invoking {function.short} DENIED - no permission for {ALARM_PRINCIPAL} from {arn}",
+            )
+            return
+        stamp = cloudwatch_time(self.world.clock.now)
+        payload = {
+            "source": "aws.cloudwatch",
+            "alarmArn": arn,
+            "accountId": ACCOUNT,
+            "time": stamp,
+            "region": spec.region,
+            "alarmData": {
+                "alarmName": alarm,
+                "state": {"value": state, "reason": reason, "timestamp": stamp},
+                "previousState": {"value": previous, "reason": "", "timestamp": stamp},
+                "configuration": {"description": "", "metrics": []},
+            },
+        }
+        self.world.timeline.simulated("cloudwatch alarm", f"{alarm} invokes {function.short} (Lambda action)")
+        self.lambdas.invoke(function, payload, f"alarm {alarm}")
 
     def alerts(self, since: datetime | None = None) -> list[AlarmAction]:
         return [a for a in self.actions if a.target in self.world.topics and (since is None or a.at >= since)]
@@ -648,7 +776,7 @@ class Cloud:
             ecs=ecs,
             autoscaling=autoscaling,
             traffic=Traffic(world, autoscaling),
-            cloudwatch=CloudWatch(world, bus, MetricStore(regions)),
+            cloudwatch=CloudWatch(world, bus, MetricStore(regions), lambdas),
         )
         lambdas._on_invoked = cloud._after_invocation
         cloud.agent = ActivityAgent(world, autoscaling)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from container_manager.rehearsal.aws_parts import Cloud
+from container_manager.rehearsal.aws_parts import GOOGLE_PUBLIC_DNS_EGRESS, Cloud
 from container_manager.rehearsal.lambdas import Invocation
 from container_manager.rehearsal.world import GroupSpec, World, ZoneSpec
 
@@ -72,14 +72,22 @@ class Release:
 
 
 @dataclass(frozen=True)
+class IngestionDelay:
+    """CloudWatch makes datapoints put from now on visible to alarms ``seconds`` late (``None``: the usual
+    1-3 minutes, ``aws_parts.MetricStore``)."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True)
 class Mark:
     """Remember now: the A record's value and the time, for ``record == marked`` and ``stopped_after_mark``."""
 
 
 @dataclass(frozen=True)
 class Expect:
-    """``what``: deployed | record | desired | invoked | last_outcome | alerts | alarm_entered |
-    stopped_after_mark | task | failed_invocations."""
+    """``what``: deployed | record | desired | invoked | started | last_outcome | alerts | alarm_entered |
+    stopped_after_mark | no_stop_since_mark | task | logged_name_case."""
 
     what: str
     value: Any = None
@@ -88,7 +96,7 @@ class Expect:
     label: str = ""
 
 
-Step = Resolve | Wait | Players | AgentSilent | CrashLoop | Hold | Release | Mark | Expect
+Step = Resolve | Wait | Players | AgentSilent | CrashLoop | Hold | Release | IngestionDelay | Mark | Expect
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,9 @@ SCENARIOS: tuple[Scenario, ...] = (
             Resolve("x.{server}", who="bot", resolver_ip="198.51.100.7"),
             Resolve("{server}", "TXT", who="bot", resolver_ip="198.51.100.7"),
             Wait(1),
-            Expect("invoked", 0, function="start-system", label="start-system not invoked"),
+            # The filter forwards the sub-zone's A queries whatever the name (letter case, below); start-system's
+            # exact-name check ignores x.{server}. Names outside the sub-zone never reach its query log.
+            Expect("started", 0, function="start-system", label="no bot query starts the server"),
             Expect("desired", 0, label="server stays stopped"),
         ),
     ),
@@ -147,6 +157,22 @@ SCENARIOS: tuple[Scenario, ...] = (
             Expect("record", "placeholder", label="A record reset"),
             Expect("desired", 0, label="desired capacity 0"),
             Expect("invoked", 0, function="crash-loop-breaker", label="normal stop is not a crash"),
+        ),
+    ),
+    Scenario(
+        "4b a player behind Google Public DNS (0x20 case) knocks; the knock datapoint lands 3 min late",
+        (
+            IngestionDelay(180),  # the slowest ingestion played: the idle alarm sees the knock last
+            Resolve("{server}", resolver_ip=GOOGLE_PUBLIC_DNS_EGRESS),
+            Expect("logged_name_case", "mixed", label="the query log holds the name in 0x20 mixed case"),
+            Expect("last_outcome", "started", function="start-system", label="start-system starts it"),
+            IngestionDelay(None),
+            Mark(),
+            Wait(3),
+            Expect("record", "instance", label="A record = instance address"),
+            Wait("param:StartupGraceMinutes+-3"),
+            Expect("desired", 1, label="still up through the startup grace (a stale ALARM undoes nothing)"),
+            Expect("no_stop_since_mark", label="no scale-in since the knock"),
         ),
     ),
     Scenario(
@@ -231,7 +257,7 @@ WATCHDOG_SCENARIOS: tuple[Scenario, ...] = (
             Wait(3),
             Players(40_000, tcp=0, udp=6),
             AgentSilent(),
-            Wait(12),
+            Wait(15),  # 10 silent minutes, visible to the alarm after CloudWatch's 1-3 minute ingestion delay
             Expect("alerts", 1, alarm="AgentSilentAlarm", label="one agent-silent alert"),
             Wait(30),
             Expect("desired", 1, label="no stop while the traffic shows players"),
@@ -360,6 +386,14 @@ class Driver:
                 self.world.timeline.note("scenario", f'EventBridge will hold "{detail_type}"')
             case Release(detail_type):
                 self.cloud.bus.release(detail_type)
+            case IngestionDelay(seconds):
+                self.cloud.cloudwatch.store.forced_delay = seconds
+                self.world.timeline.note(
+                    "scenario",
+                    f"CloudWatch ingests datapoints {seconds:g} s late"
+                    if seconds is not None
+                    else "CloudWatch ingestion back to its usual delay",
+                )
             case Mark():
                 self.mark_time, self.mark_record = self.world.clock.now, self.record()
             case Expect():
@@ -383,6 +417,19 @@ class Driver:
             case "invoked":
                 count = len(self.invocations(e.function))
                 self.verdict(label, f"{e.function} invoked {count}x", count == int(value))
+            case "started":
+                count = sum(1 for i in self.invocations(e.function) if i.action == "started")
+                self.verdict(label, f"{e.function} started it {count}x", count == int(value))
+            case "logged_name_case":
+                line = self.cloud.route53.lines[-1] if self.cloud.route53.lines else ""
+                name = line.split()[3] if len(line.split()) > 3 else ""
+                mixed = name != name.lower() and name != name.upper()
+                self.verdict(label, f"logged {name or 'nothing'}", mixed == (value == "mixed"))
+            case "no_stop_since_mark":
+                stops = [
+                    w for w, g in self.cloud.autoscaling.scale_ins if self.mark_time and w >= self.mark_time
+                ]
+                self.verdict(label, f"{len(stops)} scale-in(s) since the mark", not stops)
             case "last_outcome":
                 found = self.invocations(e.function)
                 action = found[-1].action if found else "not invoked"

@@ -11,6 +11,7 @@ service.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -133,6 +134,23 @@ class ServiceSpec:
     containers: list[Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class LambdaPermission:
+    """An ``AWS::Lambda::Permission``: who may invoke a function, from which source."""
+
+    function: str  # name or ARN, as the template gives it
+    principal: str
+    source_arn: str | None
+    source_account: str | None
+
+    def allows(self, function: FunctionSpec, principal: str, source_arn: str) -> bool:
+        # Lambda resource policies: FunctionName may be a name or an ARN; SourceArn is matched as ArnLike.
+        named = self.function in (function.name, function.arn, function.logical)
+        source = self.source_arn is None or fnmatch.fnmatchcase(source_arn, self.source_arn)
+        account = self.source_account in (None, ACCOUNT)
+        return named and self.principal == principal and source and account
+
+
 @dataclass
 class StackRecord:
     name: str
@@ -165,6 +183,7 @@ class World:
         self.topics: dict[str, str] = {}  # topic ARN -> region
         self.queues: dict[str, tuple[str, str]] = {}  # queue ARN -> (url, region)
         self.services: list[ServiceSpec] = []
+        self.lambda_permissions: list[LambdaPermission] = []
         self.file_systems: list[tuple[str, str]] = []  # (id, region)
         self.stacks: list[StackRecord] = []
         self.launch_templates: dict[str, dict[str, Any]] = {}  # id -> resolved LaunchTemplateData
@@ -714,6 +733,17 @@ class _Stack:
         self.world.client("cloudwatch", self.region).put_metric_alarm(AlarmName=name, **args)
         self.world.alarms.append(AlarmSpec(logical, self.region, definition))
         self._set(logical, name, Arn=f"arn:aws:cloudwatch:{self.region}:{ACCOUNT}:alarm:{name}")
+
+    def _AWS_Lambda_Permission(self, logical: str, props: dict[str, Any], _: Any) -> None:
+        self.world.lambda_permissions.append(
+            LambdaPermission(
+                function=str(props["FunctionName"]),
+                principal=str(props["Principal"]),
+                source_arn=str(props["SourceArn"]) if "SourceArn" in props else None,
+                source_account=str(props["SourceAccount"]) if "SourceAccount" in props else None,
+            )
+        )
+        self._set(logical, self._physical(logical))
 
     # ------------------------------------------------------------------------------------------- EventBridge
     def _AWS_Events_Rule(self, logical: str, props: dict[str, Any], _: Any) -> None:
