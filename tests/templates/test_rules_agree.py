@@ -21,6 +21,7 @@ from container_manager import config as cli_config
 from container_manager import names
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
+from stop_server.settings import Settings as StopServerSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMETERS = load_template(ROOT / "template.yaml")["Parameters"]
@@ -145,6 +146,16 @@ def test_the_alarm_names_cm_reads_are_the_watchdogs() -> None:
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }
     assert {f"{names.stack_name('valheim')}-{suffix}" for suffix in names.ALARM_SUFFIXES} <= alarms
+
+
+def test_stop_server_knows_the_watchdogs_alarms_by_the_stacks_name() -> None:
+    # stop-server keeps its own copy of the alarm naming (the bundle cannot import names.py)
+    prefix = StopServerSettings(container_id="valheim", asg_name="unused", region="eu-central-1").alarm_prefix
+    assert prefix == f"{names.stack_name('valheim')}-"
+    watchdog = "infra/watchdog.yaml"
+    for resource in TEMPLATES[watchdog]["Resources"].values():
+        if resource["Type"] == "AWS::CloudWatch::Alarm":
+            assert _resolved(watchdog, resource["Properties"]["AlarmName"]).startswith(prefix)
 
 
 def test_the_log_groups_cm_reads_are_the_templates() -> None:
