@@ -17,10 +17,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
-
 from container_manager import operations as ops
 from container_manager import secrets as secret_store
+from container_manager.aws import Aws
 from container_manager.config import (
     CONTAINER_ID_PATTERN,
     ConfigError,
@@ -33,6 +32,7 @@ from container_manager.errors import ABORTED, OK, USAGE, CmError, NotFoundError,
 from container_manager.importer import default_output_name, import_config
 from container_manager.instance_types import InstanceSpec, describe_fit
 from container_manager.instance_types import offline as offline_instance_type
+from container_manager.names import EDGE_REGION, PLACEHOLDER_IP
 from container_manager.render import RenderError, render_config
 
 
@@ -48,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     where = _Parser(add_help=False)
     where.add_argument(
-        "--region", help="the container's region (default: from the config file, AWS_REGION, us-east-1)"
+        "--region",
+        help="the container's region (default: the config file's; else AWS_REGION, AWS_DEFAULT_REGION or the "
+        "profile's region; else us-east-1)",
     )
 
     parser = _Parser(prog="cm", description="Container Manager: one on-demand game server per YAML file.")
@@ -114,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("list", parents=[common], help="deployed containers (stacks container-manager-*)")
     p.add_argument(
-        "--region", action="append", help="region to look in (repeatable; default: AWS_REGION and us-east-1)"
+        "--region",
+        action="append",
+        help="region to look in (repeatable; default: the session's region and us-east-1)",
     )
 
     p = sub.add_parser(
@@ -166,7 +170,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
         config = load_config(args.file)
         # Offline when the table knows the type; otherwise AWS says what it is (the command's one session).
         instance = offline_instance_type(config.Ec2.InstanceType) or describe_fit(
-            boto3.Session().client("ec2", region_name=config.Region), config.Ec2.InstanceType, config.Region
+            Aws.for_command().ec2(config.Region), config.Ec2.InstanceType, config.Region
         )
         rendered = render_config(
             config, args.output or Path("build") / config.Id, instance=instance, config_name=args.file.name
@@ -197,12 +201,16 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
                     print(f"    {key} = {value}", file=out)
             print(f"next: cm deploy {args.file}", file=out)
         return OK
+    if command == "import":
+        return _import(args, out, err)  # offline: reads the file and the environment only
+    # Every command below calls AWS, through this one session (container_manager.aws): pass `aws` down.
+    aws = Aws.for_command()
     if command == "deploy":
         config = load_config(args.file)
         report = deploy(
+            aws,
             args.file,
             args.output or Path("build") / config.Id,
-            session=boto3.Session(),
             runner=runner,
             confirm_changeset=args.confirm_changeset,
             out=err if args.json else out,
@@ -217,13 +225,11 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
             )
             print(f"next: cm status {args.file}", file=out)
         return OK
-    if command == "import":
-        return _import(args, out, err)
     if command == "secrets":
-        return _secrets(args, out, err)
+        return _secrets(args, aws, out, err)
     if command == "list":
-        regions = args.region or _default_regions()
-        found = ops.list_containers(regions)
+        regions = args.region or _default_regions(aws)
+        found = ops.list_containers(aws, regions)
         if args.json:
             _json(out, {"ok": True, "containers": found})
         elif not found:
@@ -235,13 +241,13 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
                     file=out,
                 )
         return OK
-    target = _target(args)
+    target = _target(args, aws)
     if command == "status":
-        data = ops.status(target)
+        data = ops.status(aws, target)
         _json(out, {"ok": True, **ops.iso(data)}) if args.json else _print_status(data, out)
         return OK
     if command in ("start", "stop"):
-        result = ops.set_desired(target, 1 if command == "start" else 0)
+        result = ops.set_desired(aws, target, 1 if command == "start" else 0)
         if args.json:
             _json(out, {"ok": True, **result})
         elif command == "start":
@@ -257,9 +263,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
             )
         return OK
     if command == "logs":
-        return _logs(args, target, out)
+        return _logs(args, aws, target, out)
     if command == "delete":
-        return _delete(args, target, out, err)
+        return _delete(args, aws, target, out, err)
     raise CmError(f"unknown command {command}", code=USAGE)
 
 
@@ -375,16 +381,15 @@ def _import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return OK
 
 
-def _secrets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    target = _target(args)
-    session = boto3.Session()
+def _secrets(args: argparse.Namespace, aws: Aws, out: TextIO, err: TextIO) -> int:
+    target = _target(args, aws)
     if args.secrets_command == "put":
         name = secret_store.short_name(target.container_id, args.name, target.region)
         value = _secret_value(args.from_env, name)
         stored = call(
             f"storing secret {name}",
             target.region,
-            lambda: secret_store.put(session, target, name, value),
+            lambda: secret_store.put(aws, target, name, value),
         )
         if args.json:
             _json(out, {"ok": True, **stored})
@@ -399,7 +404,7 @@ def _secrets(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 file=out,
             )
         return OK
-    found = call("listing secrets", target.region, lambda: secret_store.list_names(session, target))
+    found = call("listing secrets", target.region, lambda: secret_store.list_names(aws, target))
     # Given the config file, also say which of its SSM references are not stored yet (the task would fail).
     referenced = _referenced_secrets(args.id)
     names = {item["name"] for item in found}
@@ -460,7 +465,7 @@ def _secret_value(variable: str | None, name: str) -> str:
     return value
 
 
-def _logs(args: argparse.Namespace, target: ops.Target, out: TextIO) -> int:
+def _logs(args: argparse.Namespace, aws: Aws, target: ops.Target, out: TextIO) -> int:
     start_ms = int((time.time() - args.since * 60) * 1000)
 
     def emit(event: dict[str, Any]) -> None:
@@ -471,20 +476,20 @@ def _logs(args: argparse.Namespace, target: ops.Target, out: TextIO) -> int:
             print(f"{stamp} [{event['group']}] {event['message']}", file=out, flush=True)
 
     if args.follow:
-        ops.follow_logs(target, args.source, start_ms, emit)
+        ops.follow_logs(aws, target, args.source, start_ms, emit)
     else:
         for event in call(
-            "reading logs", target.region, lambda: ops.read_logs(target, args.source, start_ms, set())
+            "reading logs", target.region, lambda: ops.read_logs(aws, target, args.source, start_ms, set())
         ):
             emit(event)
     return OK
 
 
-def _delete(args: argparse.Namespace, target: ops.Target, out: TextIO, err: TextIO) -> int:
-    stacks = call("finding the stacks", target.region, lambda: ops.stacks_to_delete(target))
+def _delete(args: argparse.Namespace, aws: Aws, target: ops.Target, out: TextIO, err: TextIO) -> int:
+    stacks = call("finding the stacks", target.region, lambda: ops.stacks_to_delete(aws, target))
     if not stacks:
         raise NotFoundError(
-            f"no stacks of container {target.container_id!r} ({target.name} in {target.region}, {target.edge_stack} in us-east-1)",
+            f"no stacks of container {target.container_id!r} ({target.name} in {target.region}, {target.edge_stack} in {EDGE_REGION})",
             hint="check the id and --region: `cm list --region <region>`",
         )
     data_note = (
@@ -505,29 +510,29 @@ def _delete(args: argparse.Namespace, target: ops.Target, out: TextIO, err: Text
     done: dict[str, Any] = {"id": target.container_id, "region": target.region, "stopped": False}
     progress = err if args.json else out
     try:
-        ops.set_desired(target, 0)
+        ops.set_desired(aws, target, 0)
         done["stopped"] = True
         print(f"stopped {target.name}", file=progress)
     except NotFoundError:
         pass  # no group (a half-deployed stack): nothing to stop
-    main_stack = ops.stack(target.name, target.region)
+    main_stack = ops.stack(aws, target.name, target.region)
     done["dns"] = call(
         "resetting the DNS record",
-        "us-east-1",
-        lambda: ops.reset_record(target, ops.outputs(main_stack).get("ServerName")),
+        EDGE_REGION,
+        lambda: ops.reset_record(aws, target, ops.outputs(main_stack).get("ServerName")),
     )
     if done["dns"]:
-        print(f"reset {done['dns']['record']} to {ops.PLACEHOLDER_IP}", file=progress)
+        print(f"reset {done['dns']['record']} to {PLACEHOLDER_IP}", file=progress)
     done["deleted_stacks"] = []
     for name, region in stacks:
         print(f"deleting stack {name} in {region} (this takes a few minutes)...", file=progress, flush=True)
-        call(f"deleting stack {name}", region, partial(ops.delete_stack, name, region))
+        call(f"deleting stack {name}", region, partial(ops.delete_stack, aws, name, region))
         done["deleted_stacks"].append({"stack": name, "region": region})
-    kept = call("listing file systems", target.region, lambda: ops.data_file_systems(target))
+    kept = call("listing file systems", target.region, lambda: ops.data_file_systems(aws, target))
     if args.delete_data:
         for fs in kept:
             print(f"deleting file system {fs}...", file=progress, flush=True)
-            call(f"deleting {fs}", target.region, partial(ops.delete_file_system, fs, target.region))
+            call(f"deleting {fs}", target.region, partial(ops.delete_file_system, aws, fs, target.region))
         done["deleted_file_systems"], done["kept_file_systems"] = kept, []
     else:
         done["deleted_file_systems"], done["kept_file_systems"] = [], kept
@@ -542,7 +547,7 @@ def _delete(args: argparse.Namespace, target: ops.Target, out: TextIO, err: Text
     return OK
 
 
-def _target(args: argparse.Namespace) -> ops.Target:
+def _target(args: argparse.Namespace, aws: Aws) -> ops.Target:
     given: str | None = args.id
     if given is None:
         raise CmError(
@@ -560,15 +565,11 @@ def _target(args: argparse.Namespace) -> ops.Target:
             code=USAGE,
             hint="ids are lower-case letters, digits and hyphens: `cm list` shows them",
         )
-    return ops.Target(given, region or _env_region() or ops.EDGE_REGION)
+    return ops.Target(given, region or aws.region or EDGE_REGION)
 
 
-def _env_region() -> str | None:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None
-
-
-def _default_regions() -> list[str]:
-    regions = [r for r in (_env_region(), ops.EDGE_REGION) if r]
+def _default_regions(aws: Aws) -> list[str]:
+    regions = [r for r in (aws.region, EDGE_REGION) if r]
     return list(dict.fromkeys(regions))
 
 

@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from container_manager import names
 from container_manager.instance_types import (
     DEFAULT_INSTANCE_TYPE,
     INSTANCE_TYPE_PATTERN,
@@ -36,6 +37,7 @@ from container_manager.instance_types import (
 )
 from container_manager.instance_types import known_offline as known_offline_instance_types
 from container_manager.instance_types import offline as offline_instance_type
+from container_manager.names import EDGE_REGION
 
 # The same rules the templates enforce (template.yaml Parameters), checked here so they fail before a deploy.
 CONTAINER_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -66,7 +68,6 @@ MAX_EMAILS = 3  # infra/alerts.yaml subscribes up to three addresses
 # template.yaml ReservedConcurrency: executions reserved per function, 0 = none (a new account allows none).
 RESERVED_CONCURRENCY_RANGE = (0, 100)
 MAX_PORTS = 50  # a security group holds 60 inbound rules by default; each port is one rule
-EDGE_REGION = "us-east-1"  # Route 53 query logs are delivered only here
 # The older CDK tool (AWS-ContainerManager) reads `!ENV ${VAR}` values from the environment (pyaml-env).
 OLDER_TOOL_ENV_TAG = "!ENV"
 
@@ -470,11 +471,11 @@ class ContainerConfig(_Strict):
 
     @property
     def stack_name(self) -> str:
-        return f"container-manager-{self.Id}"
+        return names.stack_name(self.Id)
 
     @property
     def edge_stack_name(self) -> str:
-        return f"container-manager-{self.Id}-edge"
+        return names.edge_stack_name(self.Id)
 
     @property
     def split_regions(self) -> bool:
@@ -489,24 +490,23 @@ def logical_name(volume_id: str) -> str:
 
 def ssm_parameter_name(container_id: str, ref: str) -> str:
     """The full SSM name for a Secrets reference that is not a Secrets Manager ARN."""
-    prefix = f"/container-manager/{container_id}/"
-    return ref if ref.startswith("/") else prefix + ref
+    return ref if ref.startswith("/") else names.parameter_prefix(container_id) + ref
 
 
 def secret_problem(name: str, ref: str, container_id: str, region: str | None) -> str | None:
-    prefix = f"/container-manager/{container_id}/"
+    prefix, secrets = names.parameter_prefix(container_id), names.secret_prefix(container_id)
     if ref.startswith("arn:"):
         match = SECRETS_MANAGER_ARN.match(ref)
         if not match:
             return (
                 f"Secrets.{name}: {ref!r} is not a Secrets Manager secret ARN; write an SSM parameter name "
                 f"(e.g. rcon-password, read from {prefix}rcon-password) or arn:aws:secretsmanager:<region>:"
-                f"<account>:secret:container-manager/{container_id}/<name>"
+                f"<account>:secret:{secrets}<name>"
             )
-        if not match["name"].startswith(f"container-manager/{container_id}/"):
+        if not match["name"].startswith(secrets):
             return (
-                f"Secrets.{name}: secret {match['name']!r} is outside container-manager/{container_id}/, which is "
-                f"all the task may read; create the secret as container-manager/{container_id}/<name>"
+                f"Secrets.{name}: secret {match['name']!r} is outside {secrets}, which is "
+                f"all the task may read; create the secret as {secrets}<name>"
             )
         if region and match["region"] != region:
             return (

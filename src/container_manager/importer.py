@@ -34,7 +34,6 @@ from ruamel.yaml.error import YAMLError
 
 from container_manager.config import (
     CONTAINER_ID_PATTERN,
-    EDGE_REGION,
     IDLE_MINUTES_RANGE,
     LEFT_UP_HOURS,
     OLDER_TOOL_ENV_TAG,
@@ -42,6 +41,7 @@ from container_manager.config import (
     ContainerConfig,
     parse_config,
 )
+from container_manager.names import EDGE_REGION
 
 OLDER_TOOL = "AWS-ContainerManager"
 OLDER_KEYS = ("Ec2", "Container", "Volumes", "Watchdog", "AlertSubscription", "Dashboard")

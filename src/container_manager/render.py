@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from container_manager import names
 from container_manager.cfn import load_template, parse_template_text
 from container_manager.config import (
     ContainerConfig,
@@ -32,6 +33,7 @@ from container_manager.config import (
 from container_manager.errors import USAGE, CmError
 from container_manager.instance_types import InstanceSpec, offline
 from container_manager.intrinsics import Resolver, UnresolvedError
+from container_manager.names import EDGE_REGION
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 ROOT_TEMPLATE = "template.yaml"
@@ -251,13 +253,13 @@ def plan_deployments(
     # HostedZoneId is added at deploy time from the edge stack's output.
     container = {"DeployPart": "container", **base}
     return [
-        Deployment("edge", config.edge_stack_name, "us-east-1", edge),
+        Deployment("edge", config.edge_stack_name, EDGE_REGION, edge),
         Deployment("container", config.stack_name, config.Region, container),
     ]
 
 
 def stack_tags(config: ContainerConfig) -> dict[str, str]:
-    return {"project": "container-manager", "container-id": config.Id}
+    return names.stack_tags(config.Id)
 
 
 def overrides(parameters: dict[str, str]) -> list[str]:
@@ -635,7 +637,7 @@ def _compute_blocks(config: ContainerConfig, bundled: Bundled) -> list[tuple[str
             if ref.startswith("arn:"):
                 lines.append(f"    ValueFrom: {_q(ref)}")
             else:
-                rest = ssm_parameter_name(config.Id, ref).removeprefix(f"/container-manager/{config.Id}/")
+                rest = ssm_parameter_name(config.Id, ref).removeprefix(names.parameter_prefix(config.Id))
                 lines.append(
                     "    ValueFrom: !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
                     f"container-manager/${{ContainerId}}/{rest}"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from container_manager.aws import Aws
 from container_manager.config import secret_problem, ssm_parameter_name
 from container_manager.errors import USAGE, CmError
 from container_manager.operations import Target
@@ -37,7 +37,7 @@ def short_name(container_id: str, name: str, region: str) -> str:
     return ssm_parameter_name(container_id, name).removeprefix(prefix(container_id))
 
 
-def put(session: boto3.Session, target: Target, name: str, value: str) -> dict[str, Any]:
+def put(aws: Aws, target: Target, name: str, value: str) -> dict[str, Any]:
     """Create or update ``/container-manager/<id>/<name>`` as a SecureString; returns what was done."""
     if len(value.encode("utf-8")) > MAX_VALUE_BYTES:
         raise CmError(
@@ -45,14 +45,15 @@ def put(session: boto3.Session, target: Target, name: str, value: str) -> dict[s
             code=USAGE,
             hint="SSM standard parameters hold 4 KB; store a larger value in Secrets Manager",
         )
-    ssm = session.client("ssm", region_name=target.region)
+    ssm = aws.ssm(target.region)
     parameter = ssm_parameter_name(target.container_id, name)
-    common = {"Name": parameter, "Value": value, "Type": "SecureString"}
     description = f"Container Manager {target.container_id}: Container.Secrets {name} (cm secrets put)"
     try:
         # Tags can only be given on create (PutParameter refuses Tags with Overwrite).
         response = ssm.put_parameter(
-            **common,
+            Name=parameter,
+            Value=value,
+            Type="SecureString",
             Description=description,
             Overwrite=False,
             Tags=[{"Key": "container-manager:container-id", "Value": target.container_id}],
@@ -61,7 +62,7 @@ def put(session: boto3.Session, target: Target, name: str, value: str) -> dict[s
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "ParameterAlreadyExists":
             raise
-        response = ssm.put_parameter(**common, Overwrite=True)
+        response = ssm.put_parameter(Name=parameter, Value=value, Type="SecureString", Overwrite=True)
         action = "updated"
     return {
         "id": target.container_id,
@@ -73,9 +74,9 @@ def put(session: boto3.Session, target: Target, name: str, value: str) -> dict[s
     }
 
 
-def list_names(session: boto3.Session, target: Target) -> list[dict[str, Any]]:
+def list_names(aws: Aws, target: Target) -> list[dict[str, Any]]:
     """The names (never values) of the parameters under the container's prefix, sorted."""
-    ssm = session.client("ssm", region_name=target.region)
+    ssm = aws.ssm(target.region)
     base = prefix(target.container_id)
     found = []
     for page in ssm.get_paginator("describe_parameters").paginate(

@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from container_manager.names import stack_name
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-GROUP_NAME = "container-manager-minecraft"
-CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/container-manager-minecraft"
+GROUP_NAME = stack_name("minecraft")  # the template names the group and the cluster after the stack
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{GROUP_NAME}"
 INSTANCE_ID = "i-0c3f6d8a2b9e41f57"
 TIME = "2026-11-20T19:42:31Z"
 

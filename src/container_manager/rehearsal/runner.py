@@ -18,6 +18,7 @@ from unittest import mock
 import botocore.loaders
 from moto import mock_aws
 
+from container_manager import names
 from container_manager.rehearsal.aws_parts import Cloud
 from container_manager.rehearsal.clock import SimClock
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
@@ -50,12 +51,11 @@ class Source:
         """What ``cm deploy`` renders for ``config`` into ``out_dir`` (the bundled example by default): the
         same ``render_for_deploy``, so the instance type's architecture and memory come from (moto's)
         DescribeInstanceTypes, as they come from AWS's at deploy time."""
-        import boto3
-
+        from container_manager.aws import Aws
         from container_manager.deploy import render_for_deploy
 
         with sandbox(FUNCTIONS):
-            result = render_for_deploy(config, out_dir, boto3.Session())
+            result = render_for_deploy(config, out_dir, Aws.for_command())
         return cls.of_render(result.root_template, result.deployments, f"cm render {config.name}")
 
     @classmethod
@@ -70,7 +70,7 @@ class Source:
     def directory(cls, root: Path, parameters: Mapping[str, str] | None = None) -> Source:
         """A root template (and its infra/) deployed as one stack in us-east-1."""
         params = dict(parameters or {})
-        name = f"container-manager-{params.get('ContainerId', 'minecraft')}"
+        name = names.stack_name(params.get("ContainerId", "minecraft"))
         return cls(str(root), (StackPlan("all", TemplateSet(root, params), EDGE_REGION, name),))
 
     def effective_parameters(self) -> dict[str, str]:

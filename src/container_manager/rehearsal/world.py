@@ -24,8 +24,10 @@ import boto3
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
+from container_manager import names
 from container_manager.cfn import function_environment, function_property
 from container_manager.intrinsics import UnresolvedError
+from container_manager.names import EDGE_REGION as EDGE_REGION  # the rehearsal's modules import it from here
 from container_manager.rehearsal import iam
 from container_manager.rehearsal.alarms import AlarmDefinition
 from container_manager.rehearsal.clock import SimClock
@@ -39,7 +41,6 @@ from container_manager.rehearsal.templates import (
 from container_manager.rehearsal.timeline import Timeline
 
 ACCOUNT = "123456789012"
-EDGE_REGION = "us-east-1"
 FAKE_KEY = "testing"  # moto's fake identity
 FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
 # Lambda's concurrency quota is per account and region; a new account may start with 10. Reserved concurrency
@@ -217,7 +218,7 @@ class World:
     ) -> dict[str, Any]:
         """Deploy one root template (and its nested stacks); returns the root's outputs."""
         self._prerequisites(templates, region)
-        name = stack_name or f"container-manager-{templates.parameters.get('ContainerId', 'minecraft')}"
+        name = stack_name or names.stack_name(templates.parameters.get("ContainerId", "minecraft"))
         stack = _Stack(self, templates, templates.root, dict(templates.parameters), name, region, parent=None)
         return stack.deploy()
 
