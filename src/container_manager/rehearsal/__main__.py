@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
-from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+from container_manager.rehearsal.scenarios import LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
             out = None if args.quiet else sys.stdout
             reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+            # Terminating instances, stack delete included: a world of their own (L2 deletes the stack).
+            lifecycle = Source.rendered(Path(scratch) / "lifecycle", args.config.resolve())
+            reports.append(rehearse(lifecycle, out=out, scenarios=LIFECYCLE_SCENARIOS))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:
