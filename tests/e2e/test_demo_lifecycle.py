@@ -16,6 +16,7 @@ import pytest
 
 from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import LIFECYCLE_SCENARIOS
+from support.mutations import replace_once
 
 COMPUTE = "infra/compute.yaml"
 RELEASER_START = (
@@ -64,13 +65,7 @@ def without_releaser(root: Path) -> None:
 
 
 def replace(old: str, new: str) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        file = root / COMPUTE
-        text = file.read_text()
-        assert text.count(old) == 1, f"mutation target {old!r} not found exactly once"
-        file.write_text(text.replace(old, new))
-
-    return apply
+    return replace_once(COMPUTE, old, new)
 
 
 def test_without_the_releaser_each_instance_waits_the_hooks_hour(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from container_manager.rehearsal.aws_parts import Cloud, Tracked
 from container_manager.rehearsal.deletion import delete_stack, root_of
+from container_manager.rehearsal.lifecycle import LifecycleAction
 from container_manager.rehearsal.world import GroupSpec, HookSpec
 from support.rehearsal_world import in_world
 
@@ -44,6 +45,22 @@ def without_releaser(cloud: Cloud) -> None:
     cloud.world.rules[:] = [r for r in cloud.world.rules if not r.origin.endswith("TerminatingInstanceRule")]
 
 
+def only_action(cloud: Cloud) -> LifecycleAction:
+    (action,) = cloud.autoscaling.lifecycle.actions
+    return action
+
+
+def by_the_releaser(action: LifecycleAction) -> bool:
+    """Completed by a CompleteLifecycleAction call signed by the state machine's role."""
+    return "TerminatingInstanceReleaserRole" in str(action.completed_by)
+
+
+def releaser_outcome(cloud: Cloud) -> tuple[str, str]:
+    assert cloud.stepfunctions is not None
+    (execution,) = cloud.stepfunctions.executions
+    return execution.status, execution.state
+
+
 def test_an_action_nobody_completes_ends_at_the_hooks_heartbeat_timeout_with_its_default_result() -> None:
     def check(cloud: Cloud) -> None:
         # Given an instance that never joined the cluster, and no releaser
@@ -57,7 +74,7 @@ def test_an_action_nobody_completes_ends_at_the_hooks_heartbeat_timeout_with_its
         assert tracked.phase == "Terminating:Wait"
         cloud.advance(2)
         assert tracked.phase == "Terminated"
-        (action,) = cloud.autoscaling.lifecycle.actions
+        action = only_action(cloud)
         assert (action.hook.name, action.result, action.completed_by) == (
             HOOK,
             "CONTINUE",
@@ -76,13 +93,9 @@ def test_the_releaser_completes_what_ecs_does_not_stop_timeout_plus_60_seconds_l
         assert tracked.phase == "Terminating:Wait"
         cloud.advance(2)
         assert tracked.phase == "Terminated"
-        (action,) = cloud.autoscaling.lifecycle.actions
-        assert action.result == "CONTINUE"
-        assert action.completed_by is not None
-        assert "TerminatingInstanceReleaserRole" in action.completed_by  # as the state machine's role
-        assert cloud.stepfunctions is not None
-        (execution,) = cloud.stepfunctions.executions
-        assert (execution.status, execution.state) == ("SUCCEEDED", "Released")
+        assert only_action(cloud).result == "CONTINUE"
+        assert by_the_releaser(only_action(cloud))
+        assert releaser_outcome(cloud) == ("SUCCEEDED", "Released")
 
     in_world(check)
 
@@ -93,12 +106,9 @@ def test_ecs_releases_a_container_instance_and_the_releaser_then_finds_nothing_t
         stop_server(cloud, group)
         cloud.advance(61)  # managed draining: the task stops, ECS completes its hook
         assert tracked.phase == "Terminated"
-        (action,) = cloud.autoscaling.lifecycle.actions
-        assert action.completed_by == "CompleteLifecycleAction (an AWS service)"
+        assert only_action(cloud).completed_by == "CompleteLifecycleAction (an AWS service)"
         cloud.advance(240)
-        assert cloud.stepfunctions is not None
-        (execution,) = cloud.stepfunctions.executions
-        assert (execution.status, execution.state) == ("SUCCEEDED", "AlreadyReleased")
+        assert releaser_outcome(cloud) == ("SUCCEEDED", "AlreadyReleased")
 
     in_world(check)
 
@@ -170,8 +180,6 @@ def test_stack_delete_removes_dependents_first_and_the_group_before_the_releaser
         assert resources["AutoScalingGroup"].finished is not None
         assert resources["AutoScalingGroup"].finished <= resources["TerminatingInstanceReleaser"].started
         assert tracked.terminated_at is not None
-        (action,) = cloud.autoscaling.lifecycle.actions
-        assert action.completed_by is not None
-        assert "TerminatingInstanceReleaserRole" in action.completed_by
+        assert by_the_releaser(only_action(cloud))
 
     in_world(check)

@@ -31,12 +31,10 @@ from datetime import datetime
 from typing import Any
 from unittest import mock
 
-from moto.autoscaling.exceptions import ValidationError
-from moto.autoscaling.models import autoscaling_backends
-from moto.autoscaling.responses import AutoScalingResponse
-from moto.core.responses import EmptyResult
-
 from container_manager.rehearsal.world import ACCOUNT, GroupSpec, HookSpec, World
+
+# moto's Auto Scaling modules are imported where used: importing them builds boto3 sessions, which must not
+# happen before the test suite's safety guard has checked the environment (tests/conftest.py).
 
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 RESULTS = ("CONTINUE", "ABANDON")
@@ -73,6 +71,8 @@ class LifecycleActions:
 
     def begin(self, group: GroupSpec, instance_id: str, proceed: Callable[[], None]) -> list[LifecycleAction]:
         """The instance enters Terminating:Wait: one action per termination hook; ``proceed`` terminates it."""
+        from moto.autoscaling.models import autoscaling_backends
+
         setattr(autoscaling_backends[ACCOUNT][group.region], _BACKEND_ATTRIBUTE, self)
         now = self.world.clock.now
         started = []
@@ -144,8 +144,11 @@ class LifecycleActions:
 
 
 # ------------------------------------------------------------------------------ the API moto does not have
-def _complete_lifecycle_action(self: AutoScalingResponse) -> EmptyResult:
+def _complete_lifecycle_action(self: Any) -> Any:
     """CompleteLifecycleAction for moto's Auto Scaling (request parameters as the API reference names them)."""
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.core.responses import EmptyResult
+
     instance_id = self._get_param("InstanceId")
     token = self._get_param("LifecycleActionToken")
     actions: Any = getattr(self.autoscaling_backend, _BACKEND_ATTRIBUTE, None)
@@ -166,7 +169,7 @@ def _complete_lifecycle_action(self: AutoScalingResponse) -> EmptyResult:
     return EmptyResult()
 
 
-def _caller(response: AutoScalingResponse) -> str:
+def _caller(response: Any) -> str:
     """Who called: the role whose session signed the request, else an AWS service (the rehearsal's own clients,
     as ECS's managed draining calls it)."""
     from moto.sts.models import sts_backends
@@ -178,6 +181,8 @@ def _caller(response: AutoScalingResponse) -> str:
 @contextmanager
 def completion_api() -> Iterator[None]:
     """moto answers CompleteLifecycleAction while the block runs."""
+    from moto.autoscaling.responses import AutoScalingResponse
+
     with mock.patch.object(
         AutoScalingResponse, "complete_lifecycle_action", _complete_lifecycle_action, create=True
     ):
