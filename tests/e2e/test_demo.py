@@ -23,6 +23,7 @@ from moto.sqs.models import sqs_backends
 from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import SCENARIOS
 from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION
+from support.mutations import replace_once
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +154,7 @@ def output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
 
 
 # --------------------------------------------------------------------------------------------------- mutations
-def _replace(path: str, old: str, new: str) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        file = root / path
-        text = file.read_text()
-        assert text.count(old) == 1, f"mutation target {old!r} not found exactly once in {path}"
-        file.write_text(text.replace(old, new))
-
-    return apply
+_replace = replace_once
 
 
 def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:

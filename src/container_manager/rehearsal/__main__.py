@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
-from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+from container_manager.rehearsal.scenarios import LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
 from container_manager.rehearsal.world import NEW_ACCOUNT_CONCURRENCY
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
@@ -54,6 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.templates:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
             reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS, concurrency_quota=quota))
+            # Terminating instances, stack delete included: a world of their own (L2 deletes the stack).
+            lifecycle = Source.rendered(Path(scratch) / "lifecycle", args.config.resolve())
+            reports.append(
+                rehearse(lifecycle, out=out, scenarios=LIFECYCLE_SCENARIOS, concurrency_quota=quota)
+            )
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:

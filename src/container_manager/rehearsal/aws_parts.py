@@ -6,13 +6,16 @@ marked "simulated".
 * ``SubscriptionFilters`` - CloudWatch Logs applies each subscription's ``FilterPattern`` (``matching.
   filter_pattern``) and invokes its function with the documented ``awslogs`` payload.
 * ``EventBus`` - EventBridge matches each event against every deployed rule's pattern (``matching.
-  event_pattern``) and delivers to the rule's targets (Lambda, SNS with the rule's input transformer).
+  event_pattern``) and delivers to the rule's targets (Lambda, SNS with the rule's input transformer, a state
+  machine run by ``stepfunctions``).
 * ``AutoScaling`` - the group's instance lifecycle over time: Pending -> InService ("EC2 Instance Launch
-  Successful"), scale-in through the template's termination lifecycle hooks (Terminating:Wait, "EC2
-  Instance-terminate Lifecycle Action"), then terminated ("EC2 Instance Terminate Successful"); group metrics
-  listed in the template's ``MetricsCollection``.
-* ``Ecs`` - the DAEMON service's task on each instance ("ECS Task State Change": RUNNING, STOPPED on drain or on
-  a crash, restarted by the scheduler).
+  Successful"), scale-in through the template's termination lifecycle hooks (Terminating:Wait, one "EC2
+  Instance-terminate Lifecycle Action" per hook, until each action is completed or times out: ``lifecycle``),
+  then terminated ("EC2 Instance Terminate Successful"); group metrics listed in the template's
+  ``MetricsCollection``.
+* ``Ecs`` - the container instances of the cluster and the DAEMON service's task on each ("ECS Task State
+  Change": RUNNING, STOPPED on drain or on a crash, restarted by the scheduler); managed draining completes its
+  hook for registered instances while the capacity provider exists.
 * ``Traffic`` - the metrics AWS publishes for a running server: EC2 ``NetworkIn`` per group (when the launch
   template enables detailed monitoring) and EFS ``DataReadIOBytes``.
 * ``ActivityAgent`` (agent.py) - the launch template's activity agent, its player count per minute.
@@ -38,6 +41,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from container_manager import awslogs
 from container_manager.matching.event_pattern import EventPattern
 from container_manager.matching.filter_pattern import FilterPattern
@@ -45,6 +50,8 @@ from container_manager.rehearsal import aws_events
 from container_manager.rehearsal.agent import ActivityAgent
 from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
 from container_manager.rehearsal.lambdas import Invocation, LambdaService
+from container_manager.rehearsal.lifecycle import LifecycleActions
+from container_manager.rehearsal.stepfunctions import StepFunctions
 from container_manager.rehearsal.world import (
     ACCOUNT,
     EDGE_REGION,
@@ -52,6 +59,7 @@ from container_manager.rehearsal.world import (
     FunctionSpec,
     GroupSpec,
     Rule,
+    ServiceSpec,
     World,
     ZoneSpec,
 )
@@ -61,7 +69,7 @@ BOOT_SECONDS = 95  # ECS-optimized AMI: instance running and agent registered
 TASK_START_SECONDS = 40  # image pull (prefer-cached) and container start
 TASK_RESTART_SECONDS = 10  # the service scheduler places a replacement task
 DRAIN_NOTICE_SECONDS = 15  # ECS sees the termination hook and sets the container instance DRAINING
-DRAIN_SECONDS = 60  # managed draining: task stopped (StopTimeout), hook completed
+DRAIN_SECONDS = 60  # managed draining: task stopped (StopTimeout), ECS completes the hook
 
 
 def iso(moment: datetime) -> str:
@@ -219,6 +227,7 @@ class EventBus:
         self.notifications: list[Notification] = []
         self.delivered: list[tuple[str, dict[str, Any]]] = []  # (rule name, event)
         self._compiled: dict[int, EventPattern] = {}
+        self.stepfunctions: StepFunctions | None = None
 
     def _pattern(self, rule: Rule) -> EventPattern:
         key = id(rule)
@@ -261,6 +270,8 @@ class EventBus:
             for target in rule.targets:
                 if target.function is not None:
                     self.lambdas.invoke(target.function, event, f"rule {rule.name}")
+                elif target.arn in self.world.state_machines and self.stepfunctions is not None:
+                    self.stepfunctions.start_from_rule(target, event, f"rule {rule.name}")
                 elif target.arn in self.world.topics:
                     message = self._transform(event, target.input_paths, target.input_template)
                     self.publish(target.arn, message, f"rule {rule.origin}")
@@ -294,6 +305,8 @@ class Tracked:
     phase: str  # Pending | InService | Terminating:Wait | Terminated
     launched_at: datetime
     ip: str | None = None
+    terminating_at: datetime | None = None
+    terminated_at: datetime | None = None  # billed from launched_at to here
 
 
 class AutoScaling:
@@ -306,6 +319,7 @@ class AutoScaling:
         self.ecs = ecs
         self.instances: dict[str, Tracked] = {}
         self.scale_ins: list[tuple[datetime, str]] = []  # (when, group): capacity went to 0 with instances
+        self.lifecycle = LifecycleActions(world)
 
     def _moto_group(self, group: GroupSpec) -> Any:
         from moto.autoscaling.models import autoscaling_backends
@@ -358,6 +372,7 @@ class AutoScaling:
     def _scale_in(self, tracked: Tracked) -> None:
         group = tracked.group
         self.scale_ins.append((self.world.clock.now, group.name))
+        tracked.terminating_at = self.world.clock.now
         self.ecs.instance_draining(tracked)
         if group.termination_hooks:
             tracked.phase = "Terminating:Wait"
@@ -367,10 +382,8 @@ class AutoScaling:
                 f"{group.name}: {tracked.instance_id} Terminating:Wait (lifecycle hook "
                 f"{', '.join(group.termination_hooks)})",
             )
-            self._emit(tracked, "EC2 Instance-terminate Lifecycle Action")
-            self.world.clock.after(
-                DRAIN_SECONDS, lambda: self._terminated(tracked), f"{tracked.instance_id} gone"
-            )
+            for action in self.lifecycle.begin(group, tracked.instance_id, lambda: self._terminated(tracked)):
+                self._emit(tracked, "EC2 Instance-terminate Lifecycle Action", action.hook.name, action.token)
         else:
             self.world.timeline.simulated(
                 "autoscaling",
@@ -380,6 +393,7 @@ class AutoScaling:
 
     def _terminated(self, tracked: Tracked) -> None:
         tracked.phase = "Terminated"
+        tracked.terminated_at = self.world.clock.now
         moto_group = self._moto_group(tracked.group)
         moto_group.instance_states = [
             s for s in moto_group.instance_states if s.instance.id != tracked.instance_id
@@ -395,7 +409,9 @@ class AutoScaling:
             if member.instance.id == tracked.instance_id:
                 member.lifecycle_state = state
 
-    def _emit(self, tracked: Tracked, detail_type: str) -> None:
+    def _emit(
+        self, tracked: Tracked, detail_type: str, hook: str | None = None, token: str | None = None
+    ) -> None:
         event = aws_events.asg_event(
             detail_type,
             group_name=tracked.group.name,
@@ -408,6 +424,8 @@ class AutoScaling:
         event["resources"] = [
             tracked.group.arn if r.startswith("arn:aws:autoscaling") else r for r in event["resources"]
         ]
+        if hook is not None:  # a lifecycle action: its hook and token
+            event["detail"].update(LifecycleHookName=hook, LifecycleActionToken=token)
         self.bus.put(tracked.group.region, event)
 
     def publish_group_metrics(self) -> None:
@@ -441,7 +459,9 @@ class Ecs:
         self.world = world
         self.bus = bus
         self.tasks: dict[str, Task] = {}  # instance id -> current task
+        self.registered: set[str] = set()  # instances whose agent joined the service's cluster
         self.draining: set[str] = set()  # container instances ECS has set DRAINING
+        self.mount_failures: int = 0  # how many upcoming instances cannot mount their volumes
         self.crash_next: int = 0  # how many upcoming task starts crash at once (a crash loop)
         self.crash_exit_code: int = 1
 
@@ -449,11 +469,24 @@ class Ecs:
         return any(s.scheduling == "DAEMON" for s in self.world.services)
 
     def instance_joined(self, instance: Tracked) -> None:
+        if self.mount_failures > 0:
+            # infra/compute.yaml's user data: a volume that cannot be mounted makes the agent join
+            # "<cluster>-volumes-not-mounted" instead, so the game never starts on an empty directory.
+            self.mount_failures -= 1
+            self.world.timeline.simulated(
+                "ecs",
+                f"{instance.instance_id}: volumes not mounted, its agent joins another cluster: "
+                "not a container instance of the service's cluster",
+            )
+            return
+        self.registered.add(instance.instance_id)
         if self._daemon():
             self.world.clock.after(TASK_START_SECONDS, lambda: self._start(instance), "task start")
 
     def _start(self, instance: Tracked) -> None:
         if instance.phase not in ("InService", "Terminating:Wait") or instance.instance_id in self.draining:
+            return
+        if not self._daemon():  # the service was deleted meanwhile
             return
         task = Task(f"{next(_ids):032x}"[-32:], instance, "RUNNING")
         self.tasks[instance.instance_id] = task
@@ -487,7 +520,15 @@ class Ecs:
 
     def instance_draining(self, instance: Tracked) -> None:
         """Managed draining: ECS notices the hook, sets the instance DRAINING, stops its task (SIGTERM, the
-        world saves, exit 0)."""
+        world saves, exit 0), then completes its hook. ECS drains only what it knows: a container instance of
+        the cluster, while the capacity provider that installed the hook exists ("Safely stop Amazon ECS
+        workloads running on EC2 instances",
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instance-draining.html)."""
+        if instance.instance_id not in self.registered:
+            self.world.timeline.simulated(
+                "ecs", f"{instance.instance_id} is no container instance of the cluster: nothing drains it"
+            )
+            return
 
         def drain() -> None:
             self.draining.add(instance.instance_id)
@@ -497,6 +538,34 @@ class Ecs:
                 self._emit(task, "service_scheduler_scale_in", (0,))
 
         self.world.clock.after(DRAIN_NOTICE_SECONDS, drain, "instance draining")
+        self.world.clock.after(DRAIN_SECONDS, lambda: self._drained(instance), "instance drained")
+
+    def _drained(self, instance: Tracked) -> None:
+        group = instance.group
+        for hook in group.hooks.values():
+            provider = hook.managed_by
+            if provider is None:
+                continue
+            if self.world.capacity_providers.get(provider) != group.name:
+                self.world.timeline.simulated(
+                    "ecs", f"capacity provider {provider} is gone: nobody completes {hook.name}"
+                )
+                continue
+            with contextlib.suppress(ClientError):  # no active action left: it ended another way
+                self.world.client("autoscaling", group.region).complete_lifecycle_action(
+                    AutoScalingGroupName=group.name,
+                    LifecycleHookName=hook.name,
+                    InstanceId=instance.instance_id,
+                    LifecycleActionResult="CONTINUE",
+                )
+
+    def service_deleted(self, service: ServiceSpec) -> None:
+        """DeleteService: the scheduler stops the service's tasks (SIGTERM, the world saves) and places no more."""
+        for task in self.tasks.values():
+            if task.status == "RUNNING":
+                task.status = "STOPPED"
+                self._emit(task, "service_scheduler_scale_in", (0,))
+        self.world.services.remove(service)
 
     def _emit(self, task: Task, kind: str, exit_codes: tuple[int | None, ...]) -> None:
         service = next(s for s in self.world.services)
@@ -756,6 +825,7 @@ class Cloud:
     cloudwatch: CloudWatch
     ticks: int = field(default=0)
     agent: ActivityAgent | None = None  # the user data's activity agent on each instance (agent.py)
+    stepfunctions: StepFunctions | None = None  # the state machines' executions (stepfunctions.py)
 
     @classmethod
     def build(cls, world: World) -> Cloud:
@@ -780,6 +850,7 @@ class Cloud:
         )
         lambdas._on_invoked = cloud._after_invocation
         cloud.agent = ActivityAgent(world, autoscaling)
+        cloud.stepfunctions = bus.stepfunctions = StepFunctions(world)
         return cloud
 
     def _after_invocation(self, invocation: Invocation) -> None:

@@ -44,8 +44,8 @@ from container_manager.rehearsal.templates import strip_no_value
 
 # IAM action prefix -> the prefix moto checks (its request's SigV4 signing name), where they differ.
 MOTO_ACTION_PREFIX = {"cloudwatch": "monitoring"}
-# botocore client service name -> IAM action prefix, where they differ (none of ours do; kept explicit).
-IAM_PREFIX_OF_CLIENT: dict[str, str] = {}
+# botocore client service name -> IAM action prefix, where they differ.
+IAM_PREFIX_OF_CLIENT: dict[str, str] = {"stepfunctions": "states"}
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [

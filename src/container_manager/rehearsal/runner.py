@@ -21,6 +21,7 @@ from moto import mock_aws
 from container_manager import names
 from container_manager.rehearsal.aws_parts import Cloud
 from container_manager.rehearsal.clock import SimClock
+from container_manager.rehearsal.lifecycle import completion_api
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
 from container_manager.rehearsal.templates import TemplateSet
 from container_manager.rehearsal.timeline import Timeline
@@ -164,6 +165,7 @@ def sandbox(functions: Path) -> Iterator[None]:
             mock.patch.object(socket.socket, "connect", _loopback_only(socket.socket.connect)),
             mock.patch("botocore.session.create_loader", shared_loader),  # speed only: parse models once
             mock_aws(),
+            completion_api(),  # CompleteLifecycleAction, which moto lacks (lifecycle.py)
         ):
             yield
     finally:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from container_manager.rehearsal.aws_parts import GOOGLE_PUBLIC_DNS_EGRESS, Cloud
+from container_manager.rehearsal.aws_parts import GOOGLE_PUBLIC_DNS_EGRESS, Cloud, Tracked
+from container_manager.rehearsal.deletion import StackDeletion, delete_stack, root_of
 from container_manager.rehearsal.lambdas import Invocation
 from container_manager.rehearsal.world import GroupSpec, World, ZoneSpec
 
@@ -85,9 +86,23 @@ class Mark:
 
 
 @dataclass(frozen=True)
+class MountsFail:
+    """The next ``instances`` instances cannot mount their volumes: the user data makes the ECS agent join
+    another cluster, so ECS never knows them."""
+
+    instances: int = 1
+
+
+@dataclass(frozen=True)
+class DeleteStack:
+    """``sam delete``: CloudFormation deletes the stack that holds the server's group, nested stacks included."""
+
+
+@dataclass(frozen=True)
 class Expect:
     """``what``: deployed | record | desired | invoked | started | last_outcome | alerts | alarm_entered |
-    stopped_after_mark | no_stop_since_mark | task | logged_name_case."""
+    stopped_after_mark | no_stop_since_mark | task | logged_name_case | released | billed |
+    gone_after_delete | stack_deleted."""
 
     what: str
     value: Any = None
@@ -96,7 +111,20 @@ class Expect:
     label: str = ""
 
 
-Step = Resolve | Wait | Players | AgentSilent | CrashLoop | Hold | Release | IngestionDelay | Mark | Expect
+Step = (
+    Resolve
+    | Wait
+    | Players
+    | AgentSilent
+    | CrashLoop
+    | Hold
+    | Release
+    | IngestionDelay
+    | Mark
+    | MountsFail
+    | DeleteStack
+    | Expect
+)
 
 
 @dataclass(frozen=True)
@@ -298,6 +326,7 @@ class Driver:
     mark_time: datetime | None = None
     mark_record: str | None = None
     names: dict[str, str] = field(default_factory=dict)
+    deletion: StackDeletion | None = None
 
     def __post_init__(self) -> None:
         container, domain = self.parameters["ContainerId"], self.parameters["DomainName"]
@@ -396,6 +425,15 @@ class Driver:
                 )
             case Mark():
                 self.mark_time, self.mark_record = self.world.clock.now, self.record()
+            case MountsFail(instances):
+                self.cloud.ecs.mount_failures += instances
+                self.world.timeline.note(
+                    "scenario", f"the next {instances} instance(s) cannot mount the volumes"
+                )
+            case DeleteStack():
+                stack = root_of(self.world, self.group.name).name
+                self.world.timeline.note("operator", f"sam delete --stack-name {stack} (the server is up)")
+                self.deletion = delete_stack(self.cloud, stack)
             case Expect():
                 self.expect(step)
 
@@ -448,6 +486,8 @@ class Driver:
                 self.verdict(label, f"{name} entered ALARM {len(entered)}x", len(entered) == int(value))
             case "stopped_after_mark":
                 self.verdict(label, *self._stopped_after(float(value)))
+            case "released" | "billed" | "gone_after_delete" | "stack_deleted":
+                self.verdict(label, *self._lifecycle(e.what, value))
             case "task":
                 running = [
                     t
@@ -500,7 +540,115 @@ class Driver:
         # CloudWatch judges whole minutes: the stop comes within the minute after the last idle one.
         return f"stopped {delay:.1f} min after players left", minutes <= delay <= minutes + 1.5
 
+    # --------------------------------------------------------------- terminating instances (issue 9 item 4)
+    def release_bound_seconds(self) -> float:
+        """Every terminating instance is released within StopTimeoutSeconds + 2 minutes."""
+        return float(self.parameters["StopTimeoutSeconds"]) + 120
+
+    def _instances_since_start(self, field_name: str) -> list[Tracked]:
+        start = self.alerts_from
+        return [
+            t
+            for t in self.cloud.autoscaling.instances.values()
+            if getattr(t, field_name) is not None and start is not None and getattr(t, field_name) >= start
+        ]
+
+    def _lifecycle(self, what: str, value: Any) -> tuple[str, bool]:
+        now, bound = self.world.clock.now, self.release_bound_seconds()
+        if what == "released":
+            stopped = self._instances_since_start("terminating_at")
+            if not stopped:
+                return "no instance terminated in this scenario", False
+            parts, ok = [], True
+            for t in stopped:
+                assert t.terminating_at is not None
+                waited = ((t.terminated_at or now) - t.terminating_at).total_seconds()
+                state = "released" if t.terminated_at else f"still {t.phase}"
+                parts.append(f"{t.instance_id} {state} after {waited / 60:.1f} min in Terminating")
+                ok = ok and t.terminated_at is not None and waited <= bound
+            return f"{'; '.join(parts)} (bound {bound / 60:.0f} min)", ok
+        if what == "billed":
+            launched = self._instances_since_start("launched_at")
+            if not launched:
+                return "no instance launched in this scenario", False
+            billed = [((t.terminated_at or now) - t.launched_at).total_seconds() / 60 for t in launched]
+            parts = [
+                f"{t.instance_id} {b:.1f} min{'' if t.terminated_at else ' so far, ' + t.phase}"
+                for t, b in zip(launched, billed, strict=True)
+            ]
+            ok = all(t.terminated_at is not None for t in launched) and max(billed) <= float(value)
+            return f"{'; '.join(parts)} (at most {float(value):g})", ok
+        deletion = self.deletion
+        if deletion is None or deletion.started is None:
+            return "no DeleteStack before this expectation", False
+        if what == "gone_after_delete":
+            started = deletion.started
+            up = [
+                t
+                for t in self.cloud.autoscaling.instances.values()
+                if t.launched_at <= started and (t.terminated_at is None or t.terminated_at >= started)
+            ]
+            if not up:
+                return "no instance was up at the delete", False
+            parts, ok = [], True
+            for t in up:
+                after = ((t.terminated_at or now) - started).total_seconds()
+                state = "terminated" if t.terminated_at else f"still {t.phase}"
+                parts.append(f"{t.instance_id} {state} {after / 60:.1f} min after the delete")
+                ok = ok and t.terminated_at is not None and after <= bound
+            return f"{'; '.join(parts)} (bound {bound / 60:.0f} min)", ok
+        resources = deletion.all_resources()
+        retained = sorted(r.logical for r in resources if r.retained)
+        if deletion.finished is None:
+            waiting = sorted(r.logical for r in resources if r.finished is None)
+            return f"still DELETE_IN_PROGRESS: {', '.join(waiting)}", False
+        took = (deletion.finished - deletion.started).total_seconds() / 60
+        observed = f"DELETE_COMPLETE after {took:.1f} min, {len(resources)} resources; retained {retained}"
+        return observed, took <= float(value)
+
 
 def run_scenarios(driver: Driver, scenarios: Sequence[Scenario] = SCENARIOS) -> None:
     for scenario in scenarios:
         driver.play(scenario)
+
+
+# Terminating instances (issue 9 item 4, docs/architecture.md "Compute"): whatever ECS does, an instance that
+# terminates is released within StopTimeoutSeconds + 2 minutes - one that never joined the cluster, and one
+# whose stack is deleted while it runs. Played on a world of their own: L2 deletes the stack.
+LIFECYCLE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "L1 an instance that never joins the cluster is released",
+        (
+            MountsFail(),
+            Resolve("{server}"),
+            Wait(3),
+            Expect("task", "none running", label="no task: the agent joined another cluster"),
+            Wait("param:StartupGraceMinutes+param:IdleMinutes+2"),
+            Expect("desired", 0, label="the idle alarm stops it"),
+            Wait(5),
+            Expect("released", label="released within StopTimeoutSeconds + 2 min, not at the hook's timeout"),
+            Expect(
+                "billed",
+                "param:StartupGraceMinutes+param:IdleMinutes+8",
+                label="billed minutes: boot, startup grace, idle minutes, release",
+            ),
+        ),
+    ),
+    Scenario(
+        "L2 stack delete while the server runs",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Expect("task", "RUNNING", label="server up"),
+            DeleteStack(),
+            Wait(6),
+            Expect(
+                "gone_after_delete",
+                label="instance terminated within StopTimeoutSeconds + 2 min of the delete",
+            ),
+            Expect("released", label="released within StopTimeoutSeconds + 2 min in Terminating"),
+            Expect("billed", 12, label="billed minutes: boot, play, delete"),
+            Expect("stack_deleted", 10, label="the whole stack deletes; the world's file system is retained"),
+        ),
+    ),
+)

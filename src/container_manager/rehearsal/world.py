@@ -6,7 +6,7 @@ creates it in moto through ordinary API calls, with the names and values the tem
 lifecycle never touches (routes, policies, subscriptions, dashboards...) are listed as *declared*; the few moto
 cannot run are kept as specs the simulated AWS layer (``aws_parts``) acts from: Lambda functions and their event
 sources, EventBridge rules, subscription filters, lifecycle hooks (ECS managed draining), alarms, the ECS
-service.
+service, state machines (``stepfunctions`` runs their executions). ``deletion`` deletes a deployed stack.
 """
 
 from __future__ import annotations
@@ -95,6 +95,7 @@ class RuleTarget:
     function: FunctionSpec | None = None
     input_paths: Mapping[str, str] = field(default_factory=dict)
     input_template: str | None = None
+    role_arn: str | None = None  # the role EventBridge assumes for the target (a state machine needs one)
 
 
 @dataclass
@@ -104,6 +105,18 @@ class Rule:
     pattern: Mapping[str, Any]
     targets: list[RuleTarget]
     origin: str  # "<template file>: <logical id>"
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """A lifecycle hook. PutLifecycleHook's defaults: HeartbeatTimeout 3600 s, DefaultResult ABANDON
+    (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html)."""
+
+    name: str
+    transition: str
+    heartbeat_timeout: int = 3600
+    default_result: str = "ABANDON"
+    managed_by: str | None = None  # the ECS capacity provider whose managed draining installed it
 
 
 @dataclass
@@ -116,6 +129,7 @@ class GroupSpec:
     metrics_collection: set[str] = field(default_factory=set)
     termination_hooks: list[str] = field(default_factory=list)
     launch_hooks: list[str] = field(default_factory=list)
+    hooks: dict[str, HookSpec] = field(default_factory=dict)  # name -> hook
 
 
 @dataclass
@@ -160,6 +174,17 @@ class LambdaPermission:
 
 
 @dataclass
+class StateMachineSpec:
+    name: str
+    arn: str
+    region: str
+    definition: Mapping[str, Any]  # Amazon States Language, substitutions applied
+    role_arn: str
+    statements: list[iam.TemplateStatement]
+    deleting: bool = False
+
+
+@dataclass
 class StackRecord:
     name: str
     template: Path
@@ -168,6 +193,11 @@ class StackRecord:
     declared: dict[str, str] = field(default_factory=dict)  # logical -> type (not emulated)
     skipped: list[str] = field(default_factory=list)  # condition false
     outputs: dict[str, Any] = field(default_factory=dict)
+    physical: dict[str, Any] = field(
+        default_factory=dict
+    )  # logical -> its Ref value (stack deletion reads it)
+    nested: dict[str, str] = field(default_factory=dict)  # logical -> the nested stack's name
+    deletion_policies: dict[str, str] = field(default_factory=dict)  # logical -> resolved DeletionPolicy
 
 
 def physical_suffix(*parts: str) -> str:
@@ -196,6 +226,8 @@ class World:
         self.queues: dict[str, tuple[str, str]] = {}  # queue ARN -> (url, region)
         self.services: list[ServiceSpec] = []
         self.lambda_permissions: list[LambdaPermission] = []
+        self.capacity_providers: dict[str, str] = {}  # capacity provider name -> its group's name
+        self.state_machines: dict[str, StateMachineSpec] = {}  # ARN -> spec
         self.file_systems: list[tuple[str, str]] = []  # (id, region)
         self.stacks: list[StackRecord] = []
         self.launch_templates: dict[str, dict[str, Any]] = {}  # id -> resolved LaunchTemplateData
@@ -414,6 +446,11 @@ class _Stack:
                 self._create(logical, kind, resource)
             except (UnresolvedError, KeyError, ValueError) as exc:
                 raise DeployError(f"{self.label}: {logical} ({kind}): {exc}") from exc
+            self.record.physical[logical] = self.refs.known[logical]
+            if "DeletionPolicy" in resource:
+                self.record.deletion_policies[logical] = str(
+                    self.resolver.resolve(resource["DeletionPolicy"])
+                )
         for name, output in self.template.get("Outputs", {}).items():
             condition = output.get("Condition")
             if condition is not None and not self.resolver.condition(condition):
@@ -491,6 +528,7 @@ class _Stack:
             self.name,
         )
         outputs = child.deploy()
+        self.record.nested[logical] = name
         self._set(logical, child.refs.known["AWS::StackId"])
         for key, value in outputs.items():
             self.attributes.known[f"{logical}.Outputs.{key}"] = value
@@ -633,16 +671,26 @@ class _Stack:
     def _AWS_AutoScaling_LifecycleHook(self, logical: str, props: dict[str, Any], _: Any) -> None:
         group = self._group_by_arn_or_name(str(props["AutoScalingGroupName"]))
         name = props.get("LifecycleHookName") or self._physical(logical, 255)
-        self.world.client("autoscaling", self.region).put_lifecycle_hook(
-            LifecycleHookName=name,
-            AutoScalingGroupName=group.name,
-            LifecycleTransition=props["LifecycleTransition"],
+        hook = HookSpec(
+            name,
+            str(props["LifecycleTransition"]),
+            int(props.get("HeartbeatTimeout", HookSpec.heartbeat_timeout)),
+            str(props.get("DefaultResult", HookSpec.default_result)),
         )
-        hooks = (
-            group.termination_hooks if "TERMINATING" in props["LifecycleTransition"] else group.launch_hooks
-        )
-        hooks.append(name)
+        self._put_hook(group, hook)
         self._set(logical, name)
+
+    def _put_hook(self, group: GroupSpec, hook: HookSpec) -> None:
+        self.world.client("autoscaling", self.region).put_lifecycle_hook(
+            LifecycleHookName=hook.name,
+            AutoScalingGroupName=group.name,
+            LifecycleTransition=hook.transition,
+            HeartbeatTimeout=hook.heartbeat_timeout,
+            DefaultResult=hook.default_result,
+        )
+        hooks = group.termination_hooks if "TERMINATING" in hook.transition else group.launch_hooks
+        hooks.append(hook.name)
+        group.hooks[hook.name] = hook
 
     def _AWS_AutoScaling_ScalingPolicy(self, logical: str, props: dict[str, Any], _: Any) -> None:
         name = self._physical(logical, 255)
@@ -672,17 +720,24 @@ class _Stack:
     def _AWS_ECS_CapacityProvider(self, logical: str, props: dict[str, Any], _: Any) -> None:
         provider = props["AutoScalingGroupProvider"]
         group = self._group_by_arn_or_name(str(provider["AutoScalingGroupArn"]))
+        name = props.get("Name") or self._physical(logical, 255)
         if provider.get("ManagedDraining", "ENABLED") == "ENABLED":
-            # What ECS does when the capacity provider is created: a termination hook on the group.
-            hook = "ecs-managed-draining-termination-hook"
-            self.world.client("autoscaling", self.region).put_lifecycle_hook(
-                LifecycleHookName=hook,
-                AutoScalingGroupName=group.name,
-                LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
-                HeartbeatTimeout=3600,
+            # What ECS does when the capacity provider is created: a termination hook on the group, named as
+            # the capacity provider's managed_draining attachment reports it ("Configuring Amazon ECS capacity
+            # providers to safely shut down instances",
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/enable-managed-instance-draining.html).
+            # Its timeout and default result are not in ECS's documentation; 3600 s and CONTINUE are what
+            # describe-lifecycle-hooks shows on such groups (reported by users whose stack deletes hung on it).
+            hook = HookSpec(
+                "ecs-managed-draining-termination-hook",
+                "autoscaling:EC2_INSTANCE_TERMINATING",
+                heartbeat_timeout=3600,
+                default_result="CONTINUE",
+                managed_by=name,
             )
-            group.termination_hooks.append(hook)
-        self._set(logical, props.get("Name") or self._physical(logical, 255))
+            self._put_hook(group, hook)
+        self.world.capacity_providers[name] = group.name
+        self._set(logical, name)
 
     def _AWS_ECS_TaskDefinition(self, logical: str, props: dict[str, Any], _: Any) -> None:
         family = props.get("Family") or self._physical(logical, 255)
@@ -792,6 +847,7 @@ class _Stack:
                 function=self._function_by_arn(str(t["Arn"])),
                 input_paths=t.get("InputTransformer", {}).get("InputPathsMap", {}),
                 input_template=t.get("InputTransformer", {}).get("InputTemplate"),
+                role_arn=t.get("RoleArn"),
             )
             for t in props.get("Targets", [])
         ]
@@ -808,6 +864,26 @@ class _Stack:
                 Rule=name, Targets=[{"Id": f"t{i}", "Arn": t.arn} for i, t in enumerate(targets)]
             )
         self.world.rules.append(Rule(name, self.region, pattern, targets, f"{self.label}: {logical}"))
+
+    # ---------------------------------------------------------------------------------------- Step Functions
+    def _AWS_StepFunctions_StateMachine(self, logical: str, props: dict[str, Any], _: Any) -> None:
+        name = props.get("StateMachineName") or self._physical(logical, 80)
+        text = props["DefinitionString"] if "DefinitionString" in props else json.dumps(props["Definition"])
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            text = text.replace("${" + key + "}", str(value))
+        definition = json.loads(text)  # a definition that is not JSON fails the deploy, as in AWS
+        role_arn = str(props["RoleArn"])
+        arn = self.world.client("stepfunctions", self.region).create_state_machine(
+            name=name,
+            definition=json.dumps(definition),
+            roleArn=role_arn,
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        statements = self.world.role_statements.get(role_arn, [])
+        self.world.state_machines[arn] = StateMachineSpec(
+            name, arn, self.region, definition, role_arn, statements
+        )
+        self._set(logical, arn, Arn=arn, Name=name)
 
     def _function_by_arn(self, arn: str) -> FunctionSpec | None:
         return next((f for f in self.world.functions.values() if f.arn == arn), None)
