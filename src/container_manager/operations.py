@@ -26,8 +26,32 @@ PLACEHOLDER_IP = "0.0.0.0"  # noqa: S104 - the DNS placeholder infra/dns.yaml wr
 KNOCK_NAMESPACE = "ContainerManager"
 KNOCK_METRIC = "DnsQueries"
 ALARM_SUFFIXES = ("idle", "left-up", "crash-loop")  # infra/watchdog.yaml AlarmName
-CONTAINER_LOG = "container"
-FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker")  # template.yaml log groups
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """One log group of a container: what `cm logs` reads and `sam logs` tails (docs/sam.md).
+
+    ``function`` is the Lambda function writing to it as `sam logs --name` addresses it (a nested stack's as
+    ``Stack/Function``), empty for the container's own log. ``edge``: the group lives in us-east-1 with the
+    DNS pieces (stack part all or edge); otherwise in the container's region (part all or container).
+    tests/templates/test_sam_logs.py pins every row to the templates' LogGroupName and LoggingConfig.
+    """
+
+    name: str
+    function: str
+    edge: bool
+
+
+LOG_SOURCES = (
+    LogSource("container", "", edge=False),  # infra/compute.yaml ContainerLogGroup (ECS awslogs driver)
+    LogSource("start-system", "StartSystemFunction", edge=True),
+    LogSource("instance-state-change", "InstanceStateChangeFunction", edge=False),
+    LogSource("crash-loop-breaker", "CrashLoopBreakerFunction", edge=False),
+    LogSource(
+        "dns-record-reset", "Dns/RecordResetFunction", edge=True
+    ),  # infra/dns.yaml, runs on stack delete
+)
 
 
 def prefix(container_id: str) -> str:
@@ -35,6 +59,7 @@ def prefix(container_id: str) -> str:
 
 
 def log_group(container_id: str, source: str) -> str:
+    """The one naming rule of every log group in LOG_SOURCES."""
     return f"/container-manager/{container_id}/{source}"
 
 
@@ -339,14 +364,10 @@ def _id_from_name(name: str) -> str:
 
 def log_groups(target: Target, source: str) -> list[tuple[str, str]]:
     """(region, log group) pairs for ``source`` = container | functions | all."""
-    groups: list[tuple[str, str]] = []
-    if source in ("container", "all"):
-        groups.append((target.region, log_group(target.container_id, CONTAINER_LOG)))
-    if source in ("functions", "all"):
-        for name in FUNCTION_LOGS:
-            region = EDGE_REGION if name == "start-system" else target.region
-            groups.append((region, log_group(target.container_id, name)))
-    return groups
+    wanted = [s for s in LOG_SOURCES if source == "all" or (source == "functions") == bool(s.function)]
+    return [
+        (EDGE_REGION if s.edge else target.region, log_group(target.container_id, s.name)) for s in wanted
+    ]
 
 
 def read_logs(target: Target, source: str, start_ms: int, seen: set[str]) -> list[dict[str, Any]]:
