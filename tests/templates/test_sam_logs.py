@@ -66,6 +66,8 @@ EDGE = Flow(
 CONTAINER = Flow(
     "container", TARGET.name, CONTAINER_REGION, {"DeployPart": "container", "HostedZoneId": ZONE_ID}
 )
+pytestmark = pytest.mark.usefixtures("pristine_yaml")
+
 # flow -> (the container's region, the stacks in deploy order)
 FLOWS = {
     "one stack in us-east-1": (ops.EDGE_REGION, [ONE_STACK]),

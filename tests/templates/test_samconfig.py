@@ -1,0 +1,181 @@
+"""samconfig.toml drives SAM CLI's own commands to the right stack, region and values, in both region flows.
+
+SAM CLI's real click commands run in-process (their option parsing, samconfig reading, `--guided` prompts and
+the saving of the answers); only the steps that need an AWS account are replaced by recorders: the
+managed-bucket stack (``manage_stack``), the ECR companion stack (we deploy no image functions), packaging
+(uploads) and the deploy/delete contexts, which receive exactly the arguments a real run would act on.
+The nested templates are one-resource stand-ins: guided prompts for the root template's parameters only and
+reads nested stacks just to look for image functions and APIs, which ours have none of (`sam build` and
+`sam validate` parse the real ones in `make test`); SAM's pure-Python YAML parse of them would cost seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from click.testing import CliRunner
+from template_support import ROOT, ROOT_TEMPLATE, template
+
+from container_manager import operations as ops
+from container_manager.cfn import load_template
+from container_manager.rehearsal.world import parameter_problems
+
+MANAGED_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f"
+CONTAINER_REGION = "eu-central-1"
+STAND_IN = """AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Nothing:
+    Type: AWS::CloudFormation::WaitConditionHandle
+"""
+
+
+class Recorder:
+    """Stands in for DeployContext/DeleteContext: records the keyword arguments, does nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, **kwargs: Any) -> Recorder:
+        self.calls.append(kwargs)
+        return self
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def run(self) -> None:
+        return None
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh clone's SAM files in a scratch directory (guided writes samconfig.toml beside the template)."""
+    shutil.copy(ROOT / "samconfig.toml", tmp_path / "samconfig.toml")
+    (tmp_path / "infra").mkdir()
+    for path in (ROOT_TEMPLATE, *(ROOT / "infra").glob("*.yaml")):
+        (tmp_path / path.relative_to(ROOT)).write_text(json.dumps(load_template(path)))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAM_CLI_TELEMETRY", "0")
+    monkeypatch.setenv("__SAM_CLI_APP_DIR", str(tmp_path / ".aws-sam-cli"))  # SAM's own state, not ~/.aws-sam
+    return tmp_path
+
+
+@pytest.fixture
+def deploys() -> Iterator[Recorder]:
+    recorder = Recorder()
+    with (
+        mock.patch("samcli.commands.deploy.deploy_context.DeployContext", recorder),
+        mock.patch("samcli.commands.package.package_context.PackageContext"),
+        mock.patch("samcli.commands.deploy.guided_context.manage_stack", return_value=MANAGED_BUCKET),
+        mock.patch("samcli.commands.deploy.command.manage_stack", return_value=MANAGED_BUCKET),
+        mock.patch("samcli.commands.deploy.guided_context.CompanionStackManager"),
+        mock.patch("samcli.lib.utils.version_checker._inform_newer_version"),
+    ):
+        yield recorder
+
+
+def sam(command: Any, *args: str, answers: str = "") -> str:
+    result = CliRunner().invoke(command, list(args), input=answers, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def deploy_cli() -> Any:
+    from samcli.commands.deploy.command import cli
+
+    return cli
+
+
+pytestmark = pytest.mark.usefixtures("pristine_yaml")
+
+SAVED = (
+    "stack_name",
+    "region",
+    "parameter_overrides",
+    "capabilities",
+    "confirm_changeset",
+    "s3_prefix",
+    "tags",
+)
+
+
+def test_guided_deploy_from_a_fresh_clone_saves_what_the_next_deploy_uses(
+    project: Path, deploys: Recorder
+) -> None:
+    # Given a fresh clone - When a user runs `sam deploy --guided` and presses Enter at every prompt
+    before = tomllib.loads((project / "samconfig.toml").read_text())
+    shown = sam(deploy_cli(), "--guided", answers="\n" * 200)
+    # Then every template parameter was asked for, offering samconfig.toml's values, else the template's default
+    parameters = template(ROOT_TEMPLATE)["Parameters"]
+    saved = dict(
+        pair.split("=", 1)
+        for pair in before["default"]["deploy"]["parameters"]["parameter_overrides"].split()
+    )
+    offered = dict(re.findall(r"Parameter (\w+) \[([^\]]*)\]:", shown))
+    assert offered == {name: saved.get(name, str(spec["Default"])) for name, spec in parameters.items()}
+    # And it deploys the one-stack flow: the container's stack, in us-east-1, with nested-stack capabilities
+    (guided,) = deploys.calls
+    assert guided["stack_name"] == ops.prefix("minecraft")
+    assert guided["region"] == ops.EDGE_REGION
+    assert guided["s3_bucket"] == MANAGED_BUCKET
+    assert set(guided["capabilities"]) == {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"}
+    values = guided["parameter_overrides"]
+    assert values["DeployPart"] == "all"
+    # And every value it will deploy is one CloudFormation accepts
+    assert set(values) == set(parameters)
+    refused = {name: parameter_problems(parameters[name], value) for name, value in values.items()}
+    assert {name: problems for name, problems in refused.items() if problems} == {}
+    # And the answers went into the default env, the other envs untouched
+    after = tomllib.loads((project / "samconfig.toml").read_text())
+    assert {env: after[env] for env in before if env != "default"} == {
+        env: before[env] for env in before if env != "default"
+    }
+    assert after["default"]["deploy"]["parameters"]["s3_prefix"] == guided["stack_name"]
+    # When the user later runs plain `sam deploy` - Then it deploys exactly what guided deployed
+    sam(deploy_cli())
+    later = deploys.calls[1]
+    assert {key: later[key] for key in SAVED} == {key: guided[key] for key in SAVED}
+
+
+# env -> (stack, region, DeployPart) a plain `sam <command> --config-env <env>` acts on
+ENVS = {
+    "default": (ops.prefix("minecraft"), ops.EDGE_REGION, "all"),
+    "edge": (ops.Target("minecraft", CONTAINER_REGION).edge_stack, ops.EDGE_REGION, "edge"),
+    "container": (ops.Target("minecraft", CONTAINER_REGION).name, CONTAINER_REGION, "container"),
+}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_env_deploys_logs_and_deletes_the_same_stack(env: str, project: Path, deploys: Recorder) -> None:
+    """Given samconfig.toml's env - When `sam deploy`, `sam logs` and `sam delete` run with --config-env <env>
+    Then all three address the stack `cm` names for that part, in the region it lives in."""
+    from samcli.commands.delete.command import cli as delete_cli
+    from samcli.commands.logs.command import cli as logs_cli
+
+    stack, region, part = ENVS[env]
+    sam(deploy_cli(), "--config-env", env)
+    (deployed,) = deploys.calls
+    assert (deployed["stack_name"], deployed["region"]) == (stack, region)
+    assert deployed["parameter_overrides"]["DeployPart"] == part
+    assert deployed["s3_prefix"] == stack
+
+    with mock.patch("samcli.commands.logs.command.do_cli") as logs:
+        sam(logs_cli, "--config-env", env, "--tail")
+    args = logs.call_args.args
+    assert (args[1], args[9]) == (stack, region)  # do_cli(names, stack_name, ..., region, profile)
+
+    deletes = Recorder()
+    with mock.patch("samcli.commands.delete.delete_context.DeleteContext", deletes):
+        sam(delete_cli, "--config-env", env)
+    (deleted,) = deletes.calls
+    assert (deleted["stack_name"], deleted["region"], deleted["s3_prefix"]) == (stack, region, stack)
