@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-import yaml
 
-_LOADERS = (yaml.SafeLoader, yaml.constructor.SafeConstructor)
-_TABLES = ("yaml_constructors", "yaml_multi_constructors")
+from support.sam_cli import restored_yaml, write_sam_project
 
 
 @pytest.fixture
 def pristine_yaml() -> Iterator[None]:
-    """Undo what SAM CLI's yaml_parse does to PyYAML globally (it registers CloudFormation tag constructors on
-    yaml.SafeLoader and turns timestamps into strings), so later tests in this worker get PyYAML's safe_load."""
-    saved = {
-        (cls, table): dict(cls.__dict__[table]) if table in cls.__dict__ else None
-        for cls in _LOADERS
-        for table in _TABLES
-    }
-    yield
-    for (cls, table), value in saved.items():
-        if value is None:
-            if table in cls.__dict__:
-                delattr(cls, table)
-        else:
-            setattr(cls, table, value)
+    """For tests that run SAM CLI's code: PyYAML's global loaders as they were before (support.sam_cli)."""
+    with restored_yaml():
+        yield
+
+
+@pytest.fixture
+def sam_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pristine_yaml: None) -> Path:
+    """``write_sam_project`` as the working directory of SAM CLI's commands run in-process (guided writes
+    samconfig.toml beside the template); SAM keeps its own state out of ~/.aws-sam."""
+    write_sam_project(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAM_CLI_TELEMETRY", "0")
+    monkeypatch.setenv("__SAM_CLI_APP_DIR", str(tmp_path / ".aws-sam-cli"))
+    return tmp_path

@@ -4,16 +4,12 @@ SAM CLI's real click commands run in-process (their option parsing, samconfig re
 the saving of the answers); only the steps that need an AWS account are replaced by recorders: the
 managed-bucket stack (``manage_stack``), the ECR companion stack (we deploy no image functions), packaging
 (uploads) and the deploy/delete contexts, which receive exactly the arguments a real run would act on.
-The nested templates are one-resource stand-ins: guided prompts for the root template's parameters only and
-reads nested stacks just to look for image functions and APIs, which ours have none of (`sam build` and
-`sam validate` parse the real ones in `make test`); SAM's pure-Python YAML parse of them would cost seconds.
+The project is a scratch copy of the repository's SAM files (the ``sam_project`` fixture).
 """
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,19 +18,13 @@ from unittest import mock
 
 import pytest
 from click.testing import CliRunner
-from template_support import ROOT, ROOT_TEMPLATE, template
+from template_support import ROOT_TEMPLATE, template
 
 from container_manager import operations as ops
-from container_manager.cfn import load_template
 from container_manager.rehearsal.world import parameter_problems
 
 MANAGED_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f"
 CONTAINER_REGION = "eu-central-1"
-STAND_IN = """AWSTemplateFormatVersion: "2010-09-09"
-Resources:
-  Nothing:
-    Type: AWS::CloudFormation::WaitConditionHandle
-"""
 
 
 class Recorder:
@@ -55,19 +45,6 @@ class Recorder:
 
     def run(self) -> None:
         return None
-
-
-@pytest.fixture
-def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh clone's SAM files in a scratch directory (guided writes samconfig.toml beside the template)."""
-    shutil.copy(ROOT / "samconfig.toml", tmp_path / "samconfig.toml")
-    (tmp_path / "infra").mkdir()
-    for path in (ROOT_TEMPLATE, *(ROOT / "infra").glob("*.yaml")):
-        (tmp_path / path.relative_to(ROOT)).write_text(json.dumps(load_template(path)))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("SAM_CLI_TELEMETRY", "0")
-    monkeypatch.setenv("__SAM_CLI_APP_DIR", str(tmp_path / ".aws-sam-cli"))  # SAM's own state, not ~/.aws-sam
-    return tmp_path
 
 
 @pytest.fixture
@@ -96,8 +73,6 @@ def deploy_cli() -> Any:
     return cli
 
 
-pytestmark = pytest.mark.usefixtures("pristine_yaml")
-
 SAVED = (
     "stack_name",
     "region",
@@ -110,10 +85,10 @@ SAVED = (
 
 
 def test_guided_deploy_from_a_fresh_clone_saves_what_the_next_deploy_uses(
-    project: Path, deploys: Recorder
+    sam_project: Path, deploys: Recorder
 ) -> None:
     # Given a fresh clone - When a user runs `sam deploy --guided` and presses Enter at every prompt
-    before = tomllib.loads((project / "samconfig.toml").read_text())
+    before = tomllib.loads((sam_project / "samconfig.toml").read_text())
     shown = sam(deploy_cli(), "--guided", answers="\n" * 200)
     # Then every template parameter was asked for, offering samconfig.toml's values, else the template's default
     parameters = template(ROOT_TEMPLATE)["Parameters"]
@@ -136,7 +111,7 @@ def test_guided_deploy_from_a_fresh_clone_saves_what_the_next_deploy_uses(
     refused = {name: parameter_problems(parameters[name], value) for name, value in values.items()}
     assert {name: problems for name, problems in refused.items() if problems} == {}
     # And the answers went into the default env, the other envs untouched
-    after = tomllib.loads((project / "samconfig.toml").read_text())
+    after = tomllib.loads((sam_project / "samconfig.toml").read_text())
     assert {env: after[env] for env in before if env != "default"} == {
         env: before[env] for env in before if env != "default"
     }
@@ -156,7 +131,9 @@ ENVS = {
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_each_env_deploys_logs_and_deletes_the_same_stack(env: str, project: Path, deploys: Recorder) -> None:
+def test_each_env_deploys_logs_and_deletes_the_same_stack(
+    env: str, sam_project: Path, deploys: Recorder
+) -> None:
     """Given samconfig.toml's env - When `sam deploy`, `sam logs` and `sam delete` run with --config-env <env>
     Then all three address the stack `cm` names for that part, in the region it lives in."""
     from samcli.commands.delete.command import cli as delete_cli
