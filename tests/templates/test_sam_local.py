@@ -22,7 +22,9 @@ from container_manager.awslogs import decode
 from crash_loop_breaker.settings import Settings as CrashLoopBreakerSettings
 from instance_state_change.settings import Settings as InstanceStateChangeSettings
 from start_system.settings import Settings as StartSystemSettings
-from support.sam_cli import restored_yaml, write_sam_project
+from support.sam_cli import QUIET_SAM, command_lines, restored_yaml, write_sam_project
+
+pytestmark = QUIET_SAM
 
 ENV_FILE = ROOT / "events" / "sam-local-env.json"
 SETTINGS: dict[str, Any] = {
@@ -35,29 +37,37 @@ SETTINGS: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def sam_local_environment(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Callable[[str, dict[str, Any]], dict[str, str]]:
-    """The variables `sam local invoke <function> [-n <env vars file>]` starts the container with."""
+) -> Callable[..., dict[str, str]]:
+    """The variables `sam local invoke <function> [-n <env vars file>] [--parameter-overrides ...]` starts the
+    container with."""
     from samcli.commands.local.lib.local_lambda import LocalLambdaRunner
     from samcli.lib.providers.sam_function_provider import SamFunctionProvider
     from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 
-    with restored_yaml():
-        root = write_sam_project(tmp_path_factory.mktemp("sam-local"))
-        stacks, _ = SamLocalStackProvider.get_stacks(
-            str(root), global_parameter_overrides={"AWS::Region": "us-east-1"}
-        )
-    provider = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
+    root = write_sam_project(tmp_path_factory.mktemp("sam-local"))
+    providers: dict[tuple[tuple[str, str], ...], Any] = {}
 
-    def environment(function: str, env_vars: dict[str, Any]) -> dict[str, str]:
+    def environment(
+        function: str, env_vars: dict[str, Any], parameters: dict[str, str] | None = None
+    ) -> dict[str, str]:
+        key = tuple(sorted((parameters or {}).items()))
+        if key not in providers:
+            with restored_yaml():
+                stacks, _ = SamLocalStackProvider.get_stacks(
+                    str(root),
+                    parameter_overrides=dict(key),
+                    global_parameter_overrides={"AWS::Region": "us-east-1"},
+                )
+            providers[key] = SamFunctionProvider(stacks, ignore_code_extraction_warnings=True)
         runner = LocalLambdaRunner(
             local_runtime=None,  # never started: no Docker here
-            function_provider=provider,
+            function_provider=providers[key],
             cwd=str(root.parent),
             real_path=str(root.parent),
             aws_region="us-east-1",
             env_vars_values=env_vars,
         )
-        resolved: dict[str, str] = runner._make_env_vars(provider.get(function)).resolve()
+        resolved: dict[str, str] = runner._make_env_vars(providers[key].get(function)).resolve()
         return resolved
 
     return environment
@@ -69,7 +79,7 @@ def _missing(error: ConfigError) -> set[str]:
 
 @pytest.mark.parametrize("function", SETTINGS)
 def test_env_file_supplies_exactly_what_sam_local_cannot_resolve(
-    function: str, sam_local_environment: Callable[[str, dict[str, Any]], dict[str, str]]
+    function: str, sam_local_environment: Callable[..., dict[str, str]]
 ) -> None:
     overrides = json.loads(ENV_FILE.read_text())
     # Given the template alone - When SAM computes the function's environment - Then the cold start fails,
@@ -123,3 +133,26 @@ def test_sam_generates_no_auto_scaling_or_ecs_event() -> None:
     assert generated["awslogs"].keys() == ours["awslogs"].keys()
     assert decode(generated).keys() == decode(ours).keys()
     assert decode(generated)["logEvents"][0].keys() == decode(ours)["logEvents"][0].keys()
+
+
+def test_start_system_acts_in_the_container_region_given_as_a_parameter(
+    sam_local_environment: Callable[..., dict[str, str]],
+) -> None:
+    """docs/sam.md: for the two-region flow `--parameter-overrides ContainerRegion=...` makes start-system act
+    where the container lives, as the edge stack sets it; without it, in the invoke's own region."""
+    overrides = json.loads(ENV_FILE.read_text())
+    plain = sam_local_environment("StartSystemFunction", overrides)
+    edge = sam_local_environment("StartSystemFunction", overrides, {"ContainerRegion": "eu-central-1"})
+    assert (plain["CONTAINER_REGION"], edge["CONTAINER_REGION"]) == ("us-east-1", "eu-central-1")
+    assert StartSystemSettings.from_env(edge).container_region == "eu-central-1"
+
+
+def test_docs_sam_local_lines_are_rows_of_the_functions_table() -> None:
+    """The `sam local` examples of docs/sam.md are commands of docs/functions.md's tested tables."""
+    lines = [
+        line for line in command_lines((ROOT / "docs" / "sam.md").read_text()) if line.startswith("sam local")
+    ]
+    table = (ROOT / "docs" / "functions.md").read_text().replace("\\|", "|")
+    assert lines
+    for line in lines:
+        assert f"`{line}`" in table, f"{line} is not a row of docs/functions.md"

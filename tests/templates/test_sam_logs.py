@@ -16,6 +16,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -42,11 +43,13 @@ from container_manager import operations as ops
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
 from container_manager.rehearsal.world import physical_suffix
+from support.sam_cli import QUIET_SAM, command_lines, settings_of
 
 CONTAINER_ID = "minecraft"
 CONTAINER_REGION = "eu-central-1"  # samconfig.toml's container env
 ZONE_ID = "Z07432391BT2QKN8RXK1F"
 TARGET = ops.Target(CONTAINER_ID, CONTAINER_REGION)
+SAM_DOC = ROOT / "docs" / "sam.md"
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ EDGE = Flow(
 CONTAINER = Flow(
     "container", TARGET.name, CONTAINER_REGION, {"DeployPart": "container", "HostedZoneId": ZONE_ID}
 )
-pytestmark = pytest.mark.usefixtures("pristine_yaml")
+pytestmark = [pytest.mark.usefixtures("pristine_yaml"), QUIET_SAM]
 
 # flow -> (the container's region, the stacks in deploy order)
 FLOWS = {
@@ -364,3 +367,26 @@ def test_cw_log_group_alone_tails_no_function(
     ((_, container_group),) = ops.log_groups(ops.Target(CONTAINER_ID, CONTAINER_REGION), "container")
     result = sam_logs(CONTAINER, capsys, caplog, cw_log_groups=[container_group])
     assert result.groups == {container_group: container_group}
+
+
+def test_docs_sam_logs_lines_name_real_functions_and_groups() -> None:
+    """Every `sam logs` line in docs/sam.md addresses a stack of a flow in the region it lives in (by its flags
+    or its samconfig.toml env), and names only that stack's functions and, where the stack holds the container,
+    the container's group - so a rename fails here instead of in a user's terminal."""
+    lines = [line for line in command_lines(SAM_DOC.read_text()) if line.startswith("sam logs")]
+    assert len(lines) >= 6, "docs/sam.md lost its sam logs commands"
+    flows = {(f.stack, f.region): f for f in (ONE_STACK, EDGE, CONTAINER)}
+    for line in lines:
+        settings = settings_of(line, "logs")
+        flow = flows.get((settings["stack_name"], settings["region"]))
+        assert flow, f"{line}: no stack {settings['stack_name']} in {settings['region']}"
+        functions = {s.function for s in _functions_of(flow)}
+        for name in re.findall(r"(?:-n|--name) (\S+)", line):
+            assert name in functions, f"{line}: {name} is not a function of {flow.stack} ({flow.label})"
+        for group in re.findall(r"--cw-log-group (\S+)", line):
+            assert flow.parameters["DeployPart"] != "edge", (
+                f"{line}: the container's log is not in the edge stack"
+            )
+            assert (flow.region, group) in ops.log_groups(
+                ops.Target(CONTAINER_ID, flow.region), "container"
+            ), line

@@ -18,10 +18,13 @@ from unittest import mock
 
 import pytest
 from click.testing import CliRunner
-from template_support import ROOT_TEMPLATE, template
+from template_support import ROOT, ROOT_TEMPLATE, template
 
 from container_manager import operations as ops
 from container_manager.rehearsal.world import parameter_problems
+from support.sam_cli import QUIET_SAM, command_blocks, settings_of
+
+pytestmark = QUIET_SAM
 
 MANAGED_BUCKET = "aws-sam-cli-managed-default-samclisourcebucket-1a2b3c4d5e6f"
 CONTAINER_REGION = "eu-central-1"
@@ -156,3 +159,31 @@ def test_each_env_deploys_logs_and_deletes_the_same_stack(
         sam(delete_cli, "--config-env", env)
     (deleted,) = deletes.calls
     assert (deleted["stack_name"], deleted["region"], deleted["s3_prefix"]) == (stack, region, stack)
+
+
+def test_docs_sam_delete_lines_delete_each_stack_with_its_own_artifacts_container_first() -> None:
+    """Every `sam delete` line in docs/sam.md deletes a stack of a flow (or the account stack) in its region and
+    offers that stack's own artifacts folder (s3_prefix = its name - sam delete takes the env's prefix even
+    beside --stack-name); in a block deleting both stacks of the two-region flow, the container stack goes
+    first."""
+    stacks = {(stack, region) for stack, region, _ in ENVS.values()} | {
+        ("container-manager-account", ops.EDGE_REGION)
+    }
+    edge_stack, _, _ = ENVS["edge"]
+    deletes = 0
+    for block in command_blocks((ROOT / "docs" / "sam.md").read_text()):
+        order = []
+        for line in (line for line in block if line.startswith("sam delete")):
+            settings = settings_of(line, "deploy")
+            assert (settings["stack_name"], settings["region"]) in stacks, line
+            assert settings["s3_prefix"] == settings["stack_name"], (
+                f"{line}: offers another stack's artifacts"
+            )
+            order.append(settings["stack_name"])
+            deletes += 1
+        for index, stack in enumerate(order):
+            if stack == edge_stack:
+                assert order[index - 1 : index] == [ENVS["container"][0]], (
+                    f"delete the container stack first: {block}"
+                )
+    assert deletes >= 5
