@@ -8,6 +8,8 @@ few rules it keeps itself (functions/cm_common) are pinned by the same test.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 PROJECT = "container-manager"
 # A public zone's query log group "must be in the us-east-1 region" (Route 53 API Reference,
 # CreateQueryLoggingConfig): the sub-zone, its query log and start-system live there, whatever the region.
@@ -19,9 +21,33 @@ KNOCK_NAMESPACE = "ContainerManager"
 KNOCK_METRIC = "DnsQueries"
 KNOCK_DIMENSION = "ContainerId"
 ALARM_SUFFIXES = ("idle", "left-up", "crash-loop")  # infra/watchdog.yaml AlarmName: <stack>-<suffix>
-CONTAINER_LOG = "container"  # infra/compute.yaml ContainerLogGroup
-# template.yaml's function log groups
-FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker", "stop-server")
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """One log group of a container: what `cm logs` reads and `sam logs` tails (docs/sam.md).
+
+    ``function`` is the Lambda function writing to it as `sam logs --name` addresses it (a nested stack's as
+    ``Stack/Function``), empty for the container's own log. ``edge``: the group lives in us-east-1 with the
+    DNS pieces (stack part all or edge); otherwise in the container's region (part all or container).
+    tests/templates/test_sam_logs.py pins every row to the templates' LogGroupName and LoggingConfig.
+    """
+
+    name: str
+    function: str
+    edge: bool
+
+
+LOG_SOURCES = (
+    LogSource("container", "", edge=False),  # infra/compute.yaml ContainerLogGroup (ECS awslogs driver)
+    LogSource("start-system", "StartSystemFunction", edge=True),
+    LogSource("instance-state-change", "InstanceStateChangeFunction", edge=False),
+    LogSource("crash-loop-breaker", "CrashLoopBreakerFunction", edge=False),
+    LogSource("stop-server", "StopServerFunction", edge=False),
+    LogSource("dns-record-reset", "Dns/RecordResetFunction", edge=True),  # infra/dns.yaml, on stack delete
+)
+CONTAINER_LOG = LOG_SOURCES[0].name
+FUNCTION_LOGS = tuple(s.name for s in LOG_SOURCES if s.function)
 ACCOUNT_STACK = f"{PROJECT}-account"  # samconfig.toml [account]: infra/account.yaml, not a container
 
 
@@ -50,7 +76,7 @@ def is_container_stack(stack: str) -> bool:
 
 
 def log_group(container_id: str, source: str) -> str:
-    """The log group of the container (``container``) or of one function (its FUNCTION_LOGS name)."""
+    """The one naming rule of every log group in LOG_SOURCES."""
     return f"/{PROJECT}/{container_id}/{source}"
 
 

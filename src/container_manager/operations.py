@@ -309,14 +309,11 @@ def _stacks(aws: Aws, region: str) -> list[StackTypeDef]:
 
 def log_groups(target: Target, source: str) -> list[tuple[str, str]]:
     """(region, log group) pairs for ``source`` = container | functions | all."""
-    groups: list[tuple[str, str]] = []
-    if source in ("container", "all"):
-        groups.append((target.region, names.log_group(target.container_id, names.CONTAINER_LOG)))
-    if source in ("functions", "all"):
-        for name in names.FUNCTION_LOGS:
-            region = EDGE_REGION if name == "start-system" else target.region
-            groups.append((region, names.log_group(target.container_id, name)))
-    return groups
+    wanted = [s for s in names.LOG_SOURCES if source == "all" or (source == "functions") == bool(s.function)]
+    return [
+        (EDGE_REGION if s.edge else target.region, names.log_group(target.container_id, s.name))
+        for s in wanted
+    ]
 
 
 def read_logs(aws: Aws, target: Target, source: str, start_ms: int, seen: set[str]) -> list[dict[str, Any]]:

@@ -200,6 +200,26 @@ class StackRecord:
     deletion_policies: dict[str, str] = field(default_factory=dict)  # logical -> resolved DeletionPolicy
 
 
+def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
+    """How ``value`` breaks the constraints of the parameter declared as ``spec`` (empty: CloudFormation takes it)."""
+    problems = []
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        problems.append(f"not one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+        problems.append(f"does not match {spec['AllowedPattern']}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            problems.append("is not a number")
+        else:
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                problems.append(f"is below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"is above MaxValue {spec['MaxValue']}")
+    return problems
+
+
 def physical_suffix(*parts: str) -> str:
     return hashlib.sha1("/".join(parts).encode()).hexdigest()[:12].upper()  # noqa: S324 - a name, not security
 
@@ -400,21 +420,7 @@ class _Stack:
             if name not in given and "Default" not in spec:
                 raise DeployError(f"{self.label}: parameter {name} has no value and no default")
             value = str(given.get(name, spec.get("Default")))
-            problems = []
-            if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
-                problems.append(f"not one of {spec['AllowedValues']}")
-            if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
-                problems.append(f"does not match {spec['AllowedPattern']}")
-            if spec.get("Type") == "Number":
-                try:
-                    number = float(value)
-                except ValueError:
-                    problems.append("is not a number")
-                else:
-                    if "MinValue" in spec and number < float(spec["MinValue"]):
-                        problems.append(f"is below MinValue {spec['MinValue']}")
-                    if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                        problems.append(f"is above MaxValue {spec['MaxValue']}")
+            problems = parameter_problems(spec, value)
             if problems:
                 raise DeployError(f"{self.label}: parameter {name}={value!r} {' and '.join(problems)}")
 
