@@ -35,6 +35,12 @@ from container_manager.waterfall import SpanBuilder, Waterfall, waterfall
 PLAYERS_NAMESPACE_PREFIX = "ContainerManager/Agent"
 PLAYERS_METRIC = "Players"
 
+# Phase names, shared with the rehearsal's simulated waterfall (rehearsal/rehearsal_timeline.py).
+QUERY_TO_DECISION = "DNS query -> start-system"
+DECISION_TO_LAUNCH = "desired 1 -> launch"
+BOOT = "instance boot -> InService"
+DNS_TO_INSTANCE = "DNS record -> instance"
+
 RETENTION = {
     "activities": "Auto Scaling keeps scaling activities for six weeks (DescribeScalingActivities)",
     "task": "ECS shows a stopped task for about an hour after it stops (ECS guide, 'stopped task errors')",
@@ -171,15 +177,15 @@ class _Reader:
         decision = self._start_decision(out)
         query = self._query(out, decision[0] if decision else launch.requested or launch.start)
         out.add(
-            "DNS query -> start-system",
+            QUERY_TO_DECISION,
             query,
             decision[0] if decision else None,
             "query log, start-system log",
             "" if decision else "no 'started' line in start-system's log (or the start came from `cm start`)",
         )
         requested = launch.requested or (decision[0] if decision else None)
-        out.add("desired 1 -> launch", requested, launch.start, "scaling activity")
-        out.add("instance boot -> InService", launch.start, launch.end, "scaling activity", launch.status)
+        out.add(DECISION_TO_LAUNCH, requested, launch.start, "scaling activity")
+        out.add(BOOT, launch.start, launch.end, "scaling activity", launch.status)
         launched_at, registered = self._instance(out)
         out.add("ECS agent registers", launched_at, registered, "EC2, ECS container instance")
         task = self._read_task(out)
@@ -193,7 +199,7 @@ class _Reader:
                 "ECS task",
             )
         dns = self._dns_change(out, after=launch.start, placeholder=False)
-        out.add("DNS record -> instance", launch.end, dns, "instance-state-change log, Route 53")
+        out.add(DNS_TO_INSTANCE, launch.end, dns, "instance-state-change log, Route 53")
         ready = _opt(task, "startedAt") if task else launch.end
         first = self._first_player(out, ready)
         if first is not None:

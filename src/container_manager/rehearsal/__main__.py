@@ -12,8 +12,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from container_manager.rehearsal.rehearsal_timeline import start_waterfall
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
 from container_manager.rehearsal.scenarios import WATCHDOG_SCENARIOS
+from container_manager.waterfall import render
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
             out = None if args.quiet else sys.stdout
             reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+    start = start_waterfall(reports[0].timeline)
+    if start is not None:  # scenario 3's start in `cm timeline`'s format, so a real one looks familiar
+        print("\n" + render(start))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:
