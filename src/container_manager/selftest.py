@@ -39,7 +39,7 @@ from container_manager.deployment import (
     Deployment,
     find_function,
 )
-from container_manager.errors import aws_errors, call
+from container_manager.errors import CmError, aws_errors, call
 from container_manager.matching.filter_pattern import FilterPattern, FilterPatternError
 from container_manager.operations import ALARM_SUFFIXES
 from container_manager.rehearsal.aws_events import query_log_line
@@ -205,6 +205,7 @@ class SelfTest:
         self._began = self.io.clock()
         self._ip: str | None = None
         self._instance: str | None = None
+        self._mixed: tuple[str, datetime] | None = None  # the 0x20 name asked, and when
 
     # -------------------------------------------------------------------------------------------- plumbing
     def _elapsed(self) -> float:
@@ -253,6 +254,7 @@ class SelfTest:
             self._skip("stop", [(n, e) for n, e in self._stop_plan()], "a static check failed")
             return self.report
         started = self._start()
+        self._case_in_query_log()
         if self.keep_running:
             self._step(
                 "stop", "stop", "left running (--keep-running)", "not stopped: `cm stop` when done", INFO
@@ -520,6 +522,7 @@ class SelfTest:
         plain = self._ask(servers, name)
         self._step("start", plan[0][0], plan[0][1], plain[1], plain[0])
         mixed_name = randomise_case(name, self.io.rng)
+        self._mixed = (mixed_name, self.io.wall())
         mixed = self._ask(servers, mixed_name)
         self._step("start", plan[1][0], plan[1][1], f"{mixed_name}: {mixed[1]}", mixed[0])
         steps: list[Callable[[], bool]] = [
@@ -643,6 +646,30 @@ class SelfTest:
         return self._step(
             "start", "game port", f"TCP {', '.join(map(str, tcp))} accepts a connection", observed, ok
         )
+
+    def _case_in_query_log(self) -> None:
+        """Informational: did Route 53 log the 0x20 query with its case? (Its docs do not say; the start filter
+        is case-sensitive, so only a lower-case line can start the server - see docs/verify.md.)"""
+        if self._mixed is None:
+            return
+        name, asked = self._mixed
+        logs = self.clients.logs(EDGE_REGION)
+        start = int(asked.timestamp() * 1000) - 60_000
+        try:
+            with aws_errors("reading the query log", EDGE_REGION):
+                lines = logs.filter_log_events(
+                    logGroupName=self.d.query_log_group, filterPattern=f'" {name} A "', startTime=start
+                )["events"]
+        except CmError as error:
+            if "ResourceNotFoundException" not in error.message:
+                raise
+            lines = []
+        observed = (
+            f"logged as asked: {str(lines[0]['message'])[:90]}"
+            if lines
+            else f"no line with {name} (Route 53 may log it lower-cased, or the line is still on its way)"
+        )
+        self._step("start", "0x20 case in the query log", "informational", observed, INFO)
 
     # ------------------------------------------------------------------------------------------------- stop
     def _stop_plan(self) -> list[tuple[str, str]]:

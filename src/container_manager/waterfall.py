@@ -112,6 +112,7 @@ def as_json(fall: Waterfall) -> dict[str, Any]:
                 "seconds": _round(s.seconds),
                 "source": s.source,
                 "note": s.note or None,
+                "in_total": s.in_total,
             }
             for s in fall.spans
         ],

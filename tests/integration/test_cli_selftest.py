@@ -11,6 +11,7 @@ import io
 import json
 import random
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from container_manager.awsclients import Clients
 from container_manager.cli import main
 from container_manager.deployment import discover
 from container_manager.errors import CHECK_FAILED, CREDENTIALS, OK, USAGE, CmError
+from container_manager.rehearsal.aws_events import query_log_line
 from container_manager.selftest import (
     FAIL,
     PASS,
@@ -33,7 +35,14 @@ from container_manager.selftest import (
     tcp_open,
 )
 from container_manager.verify import run, timeouts
-from support.deployed import CONTAINER_ID, EDGE_REGION, PLACEHOLDER, SERVER_NAME, set_lifecycle
+from support.deployed import (
+    CONTAINER_ID,
+    CONTAINER_REGION,
+    EDGE_REGION,
+    PLACEHOLDER,
+    SERVER_NAME,
+    set_lifecycle,
+)
 from support.dns_server import LoopbackDns, loopback_dns
 from support.verified import Complete, ScriptedCloud, deploy_complete, steady_tasks
 
@@ -105,9 +114,42 @@ def test_a_working_deployment_passes_every_step(complete: Complete, dns_server: 
     # progress names the phase and the elapsed time while waiting
     assert "waiting for" in progress
     assert "phase " in progress
+    # the query log had no line with the 0x20 name (nothing wrote one here): said, not failed
+    assert by_name(report)["0x20 case in the query log"].status == "info"
     # and the stop really happened: capacity 0, record on the placeholder
     assert cloud.group()["DesiredCapacity"] == 0
     assert by_name(report)["A record reset"].status == PASS
+
+
+def test_the_two_stack_flow_passes_too(aws: None, dns_server: LoopbackDns) -> None:
+    # Given the container in eu-west-1 and its edge stack (zone, query log, start-system) in us-east-1
+    with steady_tasks():
+        complete = deploy_complete(region=CONTAINER_REGION)
+        report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
+    # Then both stacks were found and every step passed
+    assert report.ok, [(s.name, s.observed) for s in report.steps if s.status != PASS]
+    assert "container-manager-minecraft-edge CREATE_COMPLETE" in by_name(report)["stacks"].observed
+
+
+def test_a_0x20_line_in_the_query_log_is_reported_as_logged_with_its_case(
+    complete: Complete, dns_server: LoopbackDns
+) -> None:
+    # Given Route 53 logs the 0x20 query as asked (the line the selftest looks for)
+    cloud = ScriptedCloud(complete, dns_server)
+    mixed = randomise_case(SERVER_NAME, random.Random(7))
+    logs = boto3.client("logs", region_name=EDGE_REGION)
+    logs.create_log_stream(logGroupName=complete.deployed.query_log_group, logStreamName="edge")
+    logs.put_log_events(
+        logGroupName=complete.deployed.query_log_group,
+        logStreamName="edge",
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": query_log_line(mixed, "A")}],
+    )
+    # When
+    report, _ = selftest(complete, cloud)
+    # Then the informational step shows the line
+    step = by_name(report)["0x20 case in the query log"]
+    assert step.observed.startswith("logged as asked")
+    assert mixed in step.observed
 
 
 def test_keep_running_leaves_the_server_up(complete: Complete, dns_server: LoopbackDns) -> None:

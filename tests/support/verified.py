@@ -44,23 +44,21 @@ FUNCTIONS = {
     "instance-state-change": "InstanceStateChangeFunction",
     "crash-loop-breaker": "CrashLoopBreakerFunction",
 }
-STACK_TEMPLATE = json.dumps(
-    {
-        "Parameters": {
-            name: {"Type": "String", "Default": ""}
-            for name in (
-                "DeployPart",
-                "ContainerId",
-                "ParentHostedZoneId",
-                "GamePort",
-                "ActivityPorts",
-                "Zone",
-            )
-        },
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {"ServerName": {"Value": SERVER_NAME}, "HostedZoneId": {"Value": {"Ref": "Zone"}}},
-    }
-)
+_PARAMETERS = ("DeployPart", "ContainerId", "ParentHostedZoneId", "GamePort", "ActivityPorts", "HostedZoneId")
+
+
+def stack_template(part: str) -> str:
+    """A stand-in for the deployed stack: the parameters and outputs `cm` reads (moto cannot deploy SAM)."""
+    outputs: dict[str, Any] = {"ServerName": {"Value": SERVER_NAME}}
+    if part != "container":  # the edge part owns the sub-zone
+        outputs["HostedZoneId"] = {"Value": {"Ref": "HostedZoneId"}}
+    return json.dumps(
+        {
+            "Parameters": {name: {"Type": "String", "Default": ""} for name in _PARAMETERS},
+            "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+            "Outputs": outputs,
+        }
+    )
 
 
 @dataclass
@@ -130,22 +128,33 @@ def deploy_complete(*, ports: str = "tcp/25565", region: str = EDGE_REGION) -> C
             Threshold=1,
             ComparisonOperator="LessThanThreshold",
         )
+    parameters = {
+        "ContainerId": CONTAINER_ID,
+        "ParentHostedZoneId": parent_id,
+        "GamePort": ports.split()[0].split("/")[1],
+        "ActivityPorts": ports,
+        "HostedZoneId": deployed.zone_id,
+    }
+    name = f"container-manager-{CONTAINER_ID}"
+    if region == EDGE_REGION:
+        create_stack(name, EDGE_REGION, "all", parameters)
+    else:  # the two-stack flow: the edge part in us-east-1, the container in its region
+        create_stack(f"{name}-edge", EDGE_REGION, "edge", parameters)
+        create_stack(
+            name, region, "container", {k: v for k, v in parameters.items() if k != "ParentHostedZoneId"}
+        )
+    return complete
+
+
+def create_stack(name: str, region: str, part: str, parameters: dict[str, str]) -> None:
     boto3.client("cloudformation", region_name=region).create_stack(
-        StackName=f"container-manager-{CONTAINER_ID}",
-        TemplateBody=STACK_TEMPLATE,
+        StackName=name,
+        TemplateBody=stack_template(part),
         Parameters=[
             {"ParameterKey": key, "ParameterValue": value}
-            for key, value in {
-                "DeployPart": "all",
-                "ContainerId": CONTAINER_ID,
-                "ParentHostedZoneId": parent_id,
-                "GamePort": ports.split()[0].split("/")[1],
-                "ActivityPorts": ports,
-                "Zone": deployed.zone_id,
-            }.items()
+            for key, value in {**parameters, "DeployPart": part}.items()
         ],
     )
-    return complete
 
 
 def delegate(parent_zone_id: str, servers: list[str]) -> None:
