@@ -28,7 +28,7 @@ from botocore.exceptions import ClientError
 
 from container_manager.awsclients import EDGE_REGION, Clients
 from container_manager.deployment import INSTANCE_STATE_CHANGE, START_SYSTEM, Deployment
-from container_manager.errors import call
+from container_manager.errors import CmError, call
 from container_manager.waterfall import SpanBuilder, Waterfall, waterfall
 
 # infra/watchdog.yaml PlayersMetricNamespacePrefix / PlayersMetricName defaults (a test keeps them equal).
@@ -241,7 +241,7 @@ class _Reader:
                     endTime=_ms(before + timedelta(seconds=1)),
                 )["events"],
             )
-        except Exception as error:  # a missing log group is a missing record, not a failed command
+        except CmError as error:  # a missing log group is a missing record, not a failed command
             if not _not_found(error):
                 raise
             events = []
@@ -427,7 +427,7 @@ class _Reader:
             events = [
                 e for page in call(f"reading {name}", region, lambda: list(pages)) for e in page["events"]
             ]
-        except Exception as error:
+        except CmError as error:
             if not _not_found(error):
                 raise
             out.missing(f"log group {name} not found in {region}")

@@ -29,7 +29,7 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="prove a deployed container works: static checks, a real start by DNS, a real stop",
     )
-    p.add_argument("id", help="container id, or its config file")
+    p.add_argument("id", metavar="CONFIG_OR_ID", help="container id, or its config file")
     p.add_argument("--keep-running", action="store_true", help="leave the server running after the start")
     p.add_argument(
         "--timeout",
@@ -42,7 +42,7 @@ def add_parsers(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "timeline", parents=parents, help="the last start and stop, phase by phase, from AWS's own records"
     )
-    p.add_argument("id", help="container id, or its config file")
+    p.add_argument("id", metavar="CONFIG_OR_ID", help="container id, or its config file")
 
 
 def timeouts(values: list[str]) -> dict[str, float]:

@@ -253,6 +253,11 @@ def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) ->
 
 def point_record(zone_id: str, address: str) -> None:
     """Set the server's A record as the deploy (placeholder) or instance-state-change (instance IP) would."""
+    upsert_record(zone_id, "A", [address], 30)
+
+
+def upsert_record(zone_id: str, record_type: str, values: list[str], ttl: int) -> None:
+    """UPSERT the server name's record of ``record_type`` in ``zone_id``."""
     boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
         HostedZoneId=zone_id,
         ChangeBatch={
@@ -261,9 +266,9 @@ def point_record(zone_id: str, address: str) -> None:
                     "Action": "UPSERT",
                     "ResourceRecordSet": {
                         "Name": SERVER_NAME,
-                        "Type": "A",
-                        "TTL": 30,
-                        "ResourceRecords": [{"Value": address}],
+                        "Type": record_type,
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": v} for v in values],
                     },
                 }
             ]

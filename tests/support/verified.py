@@ -36,6 +36,7 @@ from support.deployed import (
     deploy,
     point_record,
     set_lifecycle,
+    upsert_record,
 )
 from support.dns_server import LoopbackDns
 
@@ -158,22 +159,8 @@ def create_stack(name: str, region: str, part: str, parameters: dict[str, str]) 
 
 
 def delegate(parent_zone_id: str, servers: list[str]) -> None:
-    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
-        HostedZoneId=parent_zone_id,
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": SERVER_NAME,
-                        "Type": "NS",
-                        "TTL": 3600,
-                        "ResourceRecords": [{"Value": s} for s in servers],
-                    },
-                }
-            ]
-        },
-    )
+    """The parent zone's NS record for the sub-zone (infra/dns.yaml Delegation)."""
+    upsert_record(parent_zone_id, "NS", servers, 3600)
 
 
 @contextmanager
