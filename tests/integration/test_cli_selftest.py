@@ -44,7 +44,7 @@ from support.deployed import (
     set_lifecycle,
 )
 from support.dns_server import LoopbackDns, loopback_dns
-from support.verified import Complete, ScriptedCloud, deploy_complete, steady_tasks
+from support.verified import Complete, ScriptedCloud, delegate, deploy_complete, steady_tasks
 
 
 @pytest.fixture
@@ -138,11 +138,21 @@ def test_a_0x20_line_in_the_query_log_is_reported_as_logged_with_its_case(
     cloud = ScriptedCloud(complete, dns_server)
     mixed = randomise_case(SERVER_NAME, random.Random(7))
     logs = boto3.client("logs", region_name=EDGE_REGION)
-    logs.create_log_stream(logGroupName=complete.deployed.query_log_group, logStreamName="edge")
+    group = complete.deployed.query_log_group
+    # (the filter is off while the line is written: moto would try to run start-system in Docker for it)
+    (subscription,) = logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"]
+    logs.delete_subscription_filter(logGroupName=group, filterName=complete.filter_name)
+    logs.create_log_stream(logGroupName=group, logStreamName="edge")
     logs.put_log_events(
-        logGroupName=complete.deployed.query_log_group,
+        logGroupName=group,
         logStreamName="edge",
         logEvents=[{"timestamp": int(time.time() * 1000), "message": query_log_line(mixed, "A")}],
+    )
+    logs.put_subscription_filter(
+        logGroupName=group,
+        filterName=complete.filter_name,
+        filterPattern=subscription["filterPattern"],
+        destinationArn=subscription["destinationArn"],
     )
     # When
     report, _ = selftest(complete, cloud)
@@ -171,8 +181,13 @@ def test_a_udp_only_game_reports_the_port_as_not_probed(aws: None, dns_server: L
 
 
 # -------------------------------------------------------------------------------------------- static failures
-def test_zone_not_delegated_fails_and_starts_nothing(complete: Complete, dns_server: LoopbackDns) -> None:
-    # Given the parent zone lost its NS record for the sub-zone
+# Every static check runs, whatever the others found: one deployment broken several ways at once shows each
+# check naming its own cause (and keeps the suite fast: one moto deployment per combination).
+def test_no_delegation_no_filter_a_disabled_rule_and_a_missing_alarm_each_fail_and_nothing_starts(
+    complete: Complete, dns_server: LoopbackDns
+) -> None:
+    # Given the parent zone lost its NS record for the sub-zone, the start filter is gone, the crash rule is
+    # disabled and the idle alarm deleted
     route53 = boto3.client("route53", region_name=EDGE_REGION)
     record = next(
         r
@@ -183,73 +198,66 @@ def test_zone_not_delegated_fails_and_starts_nothing(complete: Complete, dns_ser
         HostedZoneId=complete.parent_zone_id,
         ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": record}]},
     )
-    cloud = ScriptedCloud(complete, dns_server)
-    # When
-    report, _ = selftest(complete, cloud)
-    # Then the delegation step fails, naming the cause, and the live phases never ran
-    step = by_name(report)["delegation"]
-    assert step.status == FAIL
-    assert "zone not delegated" in step.observed
-    assert all(s.status == SKIPPED for s in report.steps if s.phase != "static")
-    assert dns_server.questions == []
-    assert cloud.group()["DesiredCapacity"] == 0
-
-
-def test_delegation_to_other_name_servers_fails(complete: Complete, dns_server: LoopbackDns) -> None:
-    from support.verified import delegate
-
-    delegate(complete.parent_zone_id, ["ns-1.example.net", "ns-2.example.org"])
-    report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
-    assert by_name(report)["delegation"].status == FAIL
-    assert "!=" in by_name(report)["delegation"].observed
-
-
-def test_filter_missing_fails(complete: Complete, dns_server: LoopbackDns) -> None:
     boto3.client("logs", region_name=EDGE_REGION).delete_subscription_filter(
         logGroupName=complete.deployed.query_log_group, filterName=complete.filter_name
     )
-    report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
-    step = by_name(report)["start filter"]
-    assert step.status == FAIL
-    assert "filter missing" in step.observed
-    assert not report.ok
-
-
-def test_filter_pointing_at_another_function_fails(complete: Complete, dns_server: LoopbackDns) -> None:
-    logs = boto3.client("logs", region_name=EDGE_REGION)
-    logs.put_subscription_filter(
-        logGroupName=complete.deployed.query_log_group,
-        filterName=complete.filter_name,
-        filterPattern=f'" {SERVER_NAME} A "',
-        destinationArn=complete.functions["crash-loop-breaker"].replace("eu-west-1", EDGE_REGION),
-    )
-    report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
-    assert by_name(report)["start filter"].status == FAIL
-    assert "wrong target" in by_name(report)["start filter"].observed
-
-
-def test_a_disabled_rule_and_a_missing_alarm_fail(complete: Complete, dns_server: LoopbackDns) -> None:
     boto3.client("events", region_name=EDGE_REGION).disable_rule(
         Name=f"container-manager-{CONTAINER_ID}-crash-loop-breaker-rule"
     )
     boto3.client("cloudwatch", region_name=EDGE_REGION).delete_alarms(
         AlarmNames=[f"container-manager-{CONTAINER_ID}-idle"]
     )
-    report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
+    cloud = ScriptedCloud(complete, dns_server)
+    # When
+    report, _ = selftest(complete, cloud)
+    # Then each broken piece fails its own step, naming the cause
     steps = by_name(report)
+    assert steps["delegation"].status == FAIL
+    assert "zone not delegated" in steps["delegation"].observed
+    assert steps["start filter"].status == FAIL
+    assert "filter missing" in steps["start filter"].observed
     assert steps["crash-loop-breaker rule"].status == FAIL
     assert "DISABLED" in steps["crash-loop-breaker rule"].observed
-    assert steps["instance-state-change rule"].status == PASS
     assert steps["alarms"].status == FAIL
     assert "missing: idle" in steps["alarms"].observed
+    # the intact pieces still pass
+    assert steps["instance-state-change rule"].status == PASS
+    assert steps["query logging"].status == PASS
+    # and the live phases never ran: no query asked, nothing started
+    assert all(s.status == SKIPPED for s in report.steps if s.phase != "static")
+    assert dns_server.questions == []
+    assert cloud.group()["DesiredCapacity"] == 0
 
 
-def test_a_running_server_is_not_tested(complete: Complete, dns_server: LoopbackDns) -> None:
+def test_other_name_servers_a_filter_on_another_function_no_query_log_and_a_running_server_fail(
+    complete: Complete, dns_server: LoopbackDns
+) -> None:
+    # Given the parent delegates to other name servers, the filter invokes another function, query logging is
+    # off and the server is already running
+    delegate(complete.parent_zone_id, ["ns-1.example.net", "ns-2.example.org"])
+    boto3.client("logs", region_name=EDGE_REGION).put_subscription_filter(
+        logGroupName=complete.deployed.query_log_group,
+        filterName=complete.filter_name,
+        filterPattern=f'" {SERVER_NAME} A "',
+        destinationArn=complete.functions["crash-loop-breaker"],
+    )
+    route53 = boto3.client("route53", region_name=EDGE_REGION)
+    for config in route53.list_query_logging_configs()["QueryLoggingConfigs"]:
+        route53.delete_query_logging_config(Id=config["Id"])
     ops.set_desired(ops.Target(CONTAINER_ID, EDGE_REGION), 1)
+    # When
     report, _ = selftest(complete, ScriptedCloud(complete, dns_server))
-    step = by_name(report)["stopped"]
-    assert step.status == FAIL
-    assert "cm stop" in step.observed
+    # Then
+    steps = by_name(report)
+    assert steps["delegation"].status == FAIL
+    assert "!=" in steps["delegation"].observed
+    assert steps["start filter"].status == FAIL
+    assert "wrong target" in steps["start filter"].observed
+    assert steps["query logging"].status == FAIL
+    assert "query logging is off" in steps["query logging"].observed
+    assert steps["stopped"].status == FAIL
+    assert "cm stop" in steps["stopped"].observed
+    assert not report.ok
 
 
 # ---------------------------------------------------------------------------------------------- live failures
@@ -344,8 +352,9 @@ def test_credentials_missing_exit_4_before_anything_runs(
 
 
 def test_the_command_prints_json_and_exits_6_on_a_failed_step(
-    complete: Complete, dns_server: LoopbackDns, capsys: pytest.CaptureFixture[str]
+    complete: Complete, dns_server: LoopbackDns
 ) -> None:
+    # Given the start filter is missing, When `cm selftest --json` runs, Then exit 6 and the JSON says which
     boto3.client("logs", region_name=EDGE_REGION).delete_subscription_filter(
         logGroupName=complete.deployed.query_log_group, filterName=complete.filter_name
     )
@@ -356,15 +365,21 @@ def test_the_command_prints_json_and_exits_6_on_a_failed_step(
         clock=cloud.clock,
         sleep=cloud.sleep,
     )
+    out = io.StringIO()
     code = run(
         args,
         ops.Target(CONTAINER_ID, EDGE_REGION),
         boto3.session.Session(),
-        io.StringIO(),
+        out,
         io.StringIO(),
         instruments=instruments,
     )
     assert code == CHECK_FAILED
+    data = json.loads(out.getvalue())
+    assert data["ok"] is False
+    assert data["exit_code"] == CHECK_FAILED
+    failed = [s["step"] for s in data["steps"] if s["status"] == FAIL]
+    assert failed == ["start filter"]
 
 
 def test_the_command_passes_with_its_timeline(complete: Complete, dns_server: LoopbackDns) -> None:
