@@ -3,7 +3,9 @@
 Every command that calls AWS builds one ``Aws`` (``Aws.for_command()``) and passes it down; nothing below
 the command makes a session or a client of its own. An assume-role or MFA profile therefore resolves its
 credentials (an STS call, or a prompt) once per command. A new command does the same:
-``def run(args, aws: Aws, out) -> int`` and ``aws.cloudformation(region)`` where it needs a client.
+``def run(args, aws: Aws, out) -> int`` and ``aws.cloudformation(region)`` where it needs a client. Clients
+are cached per (service, region), so a test that puts botocore's ``Stubber`` on ``aws.ecs(region)`` (where moto
+lacks an API) has the command use the stubbed client.
 
 The two requests the Lambda functions also make (the A record UPSERT, the knock) are built by functions here
 whose copies in functions/cm_common/aws.py a test pins (tests/templates/test_rules_agree.py): the Lambda
@@ -28,10 +30,13 @@ if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecs import ECSClient
     from mypy_boto3_efs import EFSClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_route53 import Route53Client
     from mypy_boto3_route53.type_defs import ChangeResourceRecordSetsRequestTypeDef
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_sts import STSClient
 
 C = TypeVar("C")
 
@@ -87,6 +92,15 @@ class Aws:
 
     def efs(self, region: str) -> EFSClient:
         return self._client("efs", region, lambda: self.session.client("efs", region_name=region))
+
+    def events(self, region: str) -> EventBridgeClient:
+        return self._client("events", region, lambda: self.session.client("events", region_name=region))
+
+    def lambda_(self, region: str) -> LambdaClient:
+        return self._client("lambda", region, lambda: self.session.client("lambda", region_name=region))
+
+    def sts(self, region: str) -> STSClient:
+        return self._client("sts", region, lambda: self.session.client("sts", region_name=region))
 
     def logs(self, region: str) -> CloudWatchLogsClient:
         return self._client("logs", region, lambda: self.session.client("logs", region_name=region))

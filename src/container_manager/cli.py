@@ -1,7 +1,7 @@
 """`cm`: everything a server admin does with a container, from its YAML file or its id.
 
 Human output by default, ``--json`` for scripts. Exit codes (docs/cli.md): 0 ok, 1 an AWS or sam call
-failed, 2 usage or config error, 3 not found, 4 credentials or permissions, 5 aborted.
+failed, 2 usage or config error, 3 not found, 4 credentials or permissions, 5 aborted, 6 a check failed.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from container_manager import operations as ops
 from container_manager import secrets as secret_store
+from container_manager import verify
 from container_manager.aws import Aws
 from container_manager.config import (
     CONTAINER_ID_PATTERN,
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id", help="container id, or its config file")
     p.add_argument("--delete-data", action="store_true", help="also delete the EFS file systems (the world!)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    verify.add_parsers(sub, [common, where])
     return parser
 
 
@@ -266,6 +268,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO, err: TextIO, runner: Runner
         return _logs(args, aws, target, out)
     if command == "delete":
         return _delete(args, aws, target, out, err)
+    if command in ("selftest", "timeline"):
+        return verify.run(args, target, aws, out, err)
     raise CmError(f"unknown command {command}", code=USAGE)
 
 

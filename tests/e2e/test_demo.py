@@ -20,9 +20,12 @@ from moto.logs.models import logs_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
+from container_manager.rehearsal.aws_parts import BOOT_SECONDS, TASK_START_SECONDS
+from container_manager.rehearsal.rehearsal_timeline import start_waterfall
 from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import SCENARIOS
 from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION
+from container_manager.waterfall import render
 from support.mutations import replace_once
 
 
@@ -78,10 +81,20 @@ def baseline(rendered: Source) -> tuple[Report, _State]:
 
 
 def test_rehearsal_of_the_bundled_example(baseline: tuple[Report, _State]) -> None:
-    """One rehearsal, three aspects (one test, so parallel workers do not each replay it)."""
+    """One rehearsal, four aspects (one test, so parallel workers do not each replay it)."""
     all_green(baseline)
     final_state_of_every_resource(baseline)
     output_marks_simulated_steps(baseline)
+    start_prints_as_a_simulated_waterfall(baseline)
+
+
+def start_prints_as_a_simulated_waterfall(baseline: tuple[Report, _State]) -> None:
+    # Scenario 3's start in `cm timeline`'s format: every phase found in the rehearsal's entries, labelled
+    fall = start_waterfall(baseline[0].timeline)
+    assert fall is not None
+    assert fall.label == "simulated"
+    assert [s.seconds is not None for s in fall.spans] == [True] * len(fall.spans), render(fall)
+    assert fall.total_seconds == BOOT_SECONDS + TASK_START_SECONDS
 
 
 def all_green(baseline: tuple[Report, _State]) -> None:

@@ -285,6 +285,27 @@ def point_record(zone_id: str, address: str) -> None:
     )
 
 
+def upsert_record(zone_id: str, record_type: str, values: list[str], ttl: int) -> None:
+    """UPSERT the server name's record of any ``record_type`` in ``zone_id`` (NS records of a delegation;
+    the A record goes through ``point_record``, the functions' own request)."""
+    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": SERVER_NAME,
+                        "Type": record_type,
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": v} for v in values],
+                    },
+                }
+            ]
+        },
+    )
+
+
 def invoke_without_change(
     handler: ModuleType, payload: Any, deployed: Deployed
 ) -> tuple[dict[str, Any], ApiCalls]:

@@ -12,9 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from container_manager.rehearsal.rehearsal_timeline import start_waterfall
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
 from container_manager.rehearsal.scenarios import LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
 from container_manager.rehearsal.world import NEW_ACCOUNT_CONCURRENCY
+from container_manager.waterfall import render
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -59,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(
                 rehearse(lifecycle, out=out, scenarios=LIFECYCLE_SCENARIOS, concurrency_quota=quota)
             )
+    start = start_waterfall(reports[0].timeline)
+    if start is not None:  # scenario 3's start in `cm timeline`'s format, so a real one looks familiar
+        print("\n" + render(start))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:

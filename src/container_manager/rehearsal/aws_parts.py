@@ -63,6 +63,7 @@ from container_manager.rehearsal.world import (
     World,
     ZoneSpec,
 )
+from container_manager.selftest import randomise_case
 
 # Simulated durations (seconds): how long AWS takes, from documentation and experience, not from the templates.
 BOOT_SECONDS = 95  # ECS-optimized AMI: instance running and agent registered
@@ -142,11 +143,6 @@ DNS_0X20_RESOLVERS = tuple(
 GOOGLE_PUBLIC_DNS_EGRESS = "172.253.206.35"  # a resolver address of that list, for scenarios
 
 
-def dns_0x20(name: str, rng: random.Random) -> str:
-    """``name`` as a 0x20 resolver sends it: each letter upper or lower case at random."""
-    return "".join(c.upper() if rng.random() < 0.5 else c.lower() for c in name)
-
-
 class Route53QueryLog:
     """Route 53 (public zones) logs each query it answers to the zone's query-logging log group.
 
@@ -169,7 +165,7 @@ class Route53QueryLog:
 
     def query(self, name: str, qtype: str, resolver_ip: str) -> list[Invocation]:
         if any(ipaddress.ip_address(resolver_ip) in net for net in DNS_0X20_RESOLVERS):
-            name = dns_0x20(name, self._case)
+            name = randomise_case(name, self._case)
         zone = self.zone_for(name)
         if zone is None:
             self.world.timeline.simulated("route53", f"{name} {qtype}: no zone of this deployment answers")
