@@ -15,12 +15,13 @@ SCRUB := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_S
 	SAM_CLI_TELEMETRY=0 PATH="$(CURDIR)/$(BIN):$$PATH"
 TEMPLATES := template.yaml $(wildcard infra/*.yaml)
 
-.PHONY: help venv lint typecheck cfn-lint sam-validate sam-build checkov unit test demo bench clean
+.PHONY: help venv lint typecheck cfn-lint sam-validate sam-build checkov unit test demo bench aws-contract clean
 
 help:
 	@echo "make demo   - rehearse the whole on-demand lifecycle locally (moto, real templates and handlers; docs/demo.md)"
 	@echo "make test   - install dev tools into .venv (first run) and run every gate and test"
 	@echo "make bench  - print start-system cold-import and warm-latency figures"
+	@echo "make aws-contract - ask AWS (your credentials, free APIs) whether our offline matchers agree (docs/verify.md)"
 	@echo "make clean  - remove build output and virtualenvs"
 
 $(STAMP): pyproject.toml
@@ -81,6 +82,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(SCRUB) $(BIN)/python scripts/bench_start_system.py
+
+# Opt-in, never part of `make test`: it needs YOUR credentials, so it runs without $(SCRUB) - and never in CI.
+aws-contract: $(STAMP)
+	@test "$$CI" != true || { echo "aws-contract: refusing to run under CI=true (it calls real AWS)"; exit 2; }
+	$(BIN)/python -m container_manager.contract
 
 clean:
 	rm -rf .aws-sam $(VENV) .venv-checkov .pytest_cache .mypy_cache .ruff_cache

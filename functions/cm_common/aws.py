@@ -1,6 +1,8 @@
 """Thin boto3 adapter: lazily created clients with an explicit region, and the few calls we make.
 
-Domain code never touches boto3; it receives the small value objects defined here.
+Domain code never touches boto3; it receives the small value objects defined here. The two requests `cm` makes
+too (the A record UPSERT, the knock) are built by ``a_record_upsert`` and ``knock``, whose copies in
+src/container_manager/aws.py a test pins (tests/templates/test_rules_agree.py): this bundle ships alone.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from botocore.exceptions import ClientError
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling import AutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_cloudwatch.type_defs import PutMetricDataInputTypeDef
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_route53 import Route53Client
+    from mypy_boto3_route53.type_defs import ChangeResourceRecordSetsRequestTypeDef
 
 # Short connect timeout and standard retries: a stuck call must not eat the function's whole timeout.
 _BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
@@ -192,21 +196,7 @@ class Dns:
 
     def upsert_a_record(self, zone_id: str, name: str, address: str, ttl: int, comment: str) -> str:
         response = self._clients.route53.change_resource_record_sets(
-            HostedZoneId=zone_id,
-            ChangeBatch={
-                "Comment": comment[:256],
-                "Changes": [
-                    {
-                        "Action": "UPSERT",
-                        "ResourceRecordSet": {
-                            "Name": name,
-                            "Type": "A",
-                            "TTL": ttl,
-                            "ResourceRecords": [{"Value": address}],
-                        },
-                    }
-                ],
-            },
+            **a_record_upsert(zone_id, name, address, ttl, comment)
         )
         return response["ChangeInfo"]["Id"]
 
@@ -215,15 +205,43 @@ class CustomMetrics:
     def __init__(self, clients: AwsClients) -> None:
         self._clients = clients
 
-    def put_count(self, namespace: str, metric: str, dimensions: dict[str, str], value: float) -> None:
-        self._clients.cloudwatch.put_metric_data(
-            Namespace=namespace,
-            MetricData=[
+    def put_knocks(self, namespace: str, metric: str, container_id: str, count: int) -> None:
+        self._clients.cloudwatch.put_metric_data(**knock(namespace, metric, container_id, count))
+
+
+def a_record_upsert(
+    zone_id: str, name: str, address: str, ttl: int, comment: str
+) -> ChangeResourceRecordSetsRequestTypeDef:
+    """The ChangeResourceRecordSets request that points ``name``'s A record at ``address`` (idempotent)."""
+    return {
+        "HostedZoneId": zone_id,
+        "ChangeBatch": {
+            "Comment": comment[:256],  # Route 53's limit for a change batch comment
+            "Changes": [
                 {
-                    "MetricName": metric,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                    "Value": value,
-                    "Unit": "Count",
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": name,
+                        "Type": "A",
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": address}],
+                    },
                 }
             ],
-        )
+        },
+    }
+
+
+def knock(namespace: str, metric: str, container_id: str, count: int) -> PutMetricDataInputTypeDef:
+    """The PutMetricData request of ``count`` knocks: someone asked for the server (the idle alarm reads it)."""
+    return {
+        "Namespace": namespace,
+        "MetricData": [
+            {
+                "MetricName": metric,
+                "Dimensions": [{"Name": "ContainerId", "Value": container_id}],
+                "Value": count,
+                "Unit": "Count",
+            }
+        ],
+    }

@@ -14,12 +14,14 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-AWS_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
-ASG_NAME_RE = re.compile(r"^[\w\-.:/@+=]{1,255}$")
+# Copies of the template's parameter rules (ContainerRegion, HostedZoneId, ContainerId; cm's config model has the
+# same): this bundle cannot import the CLI package, so tests/templates/test_rules_agree.py keeps them in step.
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 HOSTED_ZONE_ID_RE = re.compile(r"^Z[A-Z0-9]{1,31}$")
-DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-# The template's ContainerId rule (a DNS label of at most 32 characters); tests keep the copies in step.
 CONTAINER_ID_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+ASG_NAME_RE = re.compile(r"^[\w\-.:/@+=]{1,255}$")
+# A full name (<id>.<domain>): the DomainName rule's labels, up to DNS's 253 characters.
+DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ECS_CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}$")
 METRIC_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/#:]{1,255}$")
 # Documented EC2 instance ids: "i-" and 8 (old) or 17 hex digits (match with fullmatch).

@@ -51,11 +51,8 @@ def respond_to_queries(
         return report
 
     # Knock first: the idle alarm (in the container's region) must see someone is trying to connect.
-    metrics.put_count(
-        settings.knock_namespace,
-        settings.knock_metric,
-        {"ContainerId": settings.container_id},
-        len(result.knocks),
+    metrics.put_knocks(
+        settings.knock_namespace, settings.knock_metric, settings.container_id, len(result.knocks)
     )
     decision = decide_start(groups.describe(settings.asg_name), settings.asg_name, settings.container_region)
     knock = result.knocks[0]

@@ -85,17 +85,33 @@ def function_environment(template: Mapping[str, Any], function: Mapping[str, Any
     return merged
 
 
+def function_property(template: Mapping[str, Any], function: Mapping[str, Any], name: str) -> Any:
+    """A function resource's property as deployed (still unresolved), None when unset.
+
+    For a SAM function, its own value, else ``Globals.Function``'s, as the SAM transform merges scalar
+    properties; a plain ``AWS::Lambda::Function`` has only its own.
+    """
+    own = function.get("Properties", {})
+    if name in own or function.get("Type") != "AWS::Serverless::Function":
+        return own.get(name)
+    return template.get("Globals", {}).get("Function", {}).get(name)
+
+
 def load_template(path: str | Path) -> dict[str, Any]:
     """Parse one template file into JSON-form data (a fresh copy: callers may change it)."""
     stat = os.stat(path)
     return copy.deepcopy(_parsed(Path(path).resolve(), stat.st_mtime_ns, stat.st_size))
 
 
+def parse_template_text(text: str) -> Any:
+    """Parse template text - a whole template or a piece of one - into JSON-form data."""
+    return yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+
+
 @functools.lru_cache(maxsize=128)
 def _parsed(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     """Parse once per version of a file: a changed file (new mtime or size) is parsed again."""
-    with open(path, encoding="utf-8") as handle:
-        data = yaml.load(handle, Loader=_TemplateLoader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+    data = parse_template_text(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, dict) or "Resources" not in data:
         raise ValueError(f"{path} is not a CloudFormation template (no Resources section)")
     return data

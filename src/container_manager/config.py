@@ -29,7 +29,15 @@ from pydantic import (
     model_validator,
 )
 
-from container_manager.instance_types import INSTANCE_TYPE_PATTERN, INSTANCE_TYPES, MIN_MEMORY_MIB
+from container_manager import names
+from container_manager.instance_types import (
+    DEFAULT_INSTANCE_TYPE,
+    INSTANCE_TYPE_PATTERN,
+    MIN_MEMORY_MIB,
+)
+from container_manager.instance_types import known_offline as known_offline_instance_types
+from container_manager.instance_types import offline as offline_instance_type
+from container_manager.names import EDGE_REGION
 
 # The same rules the templates enforce (template.yaml Parameters), checked here so they fail before a deploy.
 CONTAINER_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
@@ -57,8 +65,11 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90)
 # hour. Below 5 minutes a booting server (no traffic yet) would be stopped before players get in.
 IDLE_MINUTES_RANGE = (5, 1440)
 MAX_EMAILS = 3  # infra/alerts.yaml subscribes up to three addresses
+# template.yaml ReservedConcurrency: executions reserved per function, 0 = none (a new account allows none).
+RESERVED_CONCURRENCY_RANGE = (0, 100)
 MAX_PORTS = 50  # a security group holds 60 inbound rules by default; each port is one rule
-EDGE_REGION = "us-east-1"  # Route 53 query logs are delivered only here
+# The older CDK tool (AWS-ContainerManager) reads `!ENV ${VAR}` values from the environment (pyaml-env).
+OLDER_TOOL_ENV_TAG = "!ENV"
 
 # Placeholders an Environment value may use; render turns them into template expressions.
 ENV_PLACEHOLDERS = ("ContainerId", "ContainerUid", "ContainerGid", "HeapMiB", "ReservationMiB", "MemoryMiB")
@@ -67,10 +78,22 @@ ENV_PLACEHOLDERS = ("ContainerId", "ContainerUid", "ContainerGid", "HeapMiB", "R
 class ConfigError(Exception):
     """A config file has problems; ``problems`` holds every one, each naming its key path."""
 
+    hint = "fix the listed keys (docs/configuration.md), then run again"
+
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
         super().__init__(f"{source}: {len(problems)} problem(s)\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class OlderToolConfig(ConfigError):
+    """The file is an AWS-ContainerManager (the older CDK tool) config: `cm import` converts it."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        super().__init__(source, problems)
+        self.hint = (
+            f"convert it: `cm import {source}` (docs/configuration.md, Coming from AWS-ContainerManager)"
+        )
 
 
 def _stringify(value: Any) -> Any:
@@ -90,7 +113,7 @@ class _Strict(BaseModel):
 
 
 class Ec2Settings(_Strict):
-    InstanceType: str = "t4g.medium"
+    InstanceType: str = DEFAULT_INSTANCE_TYPE
 
     @field_validator("InstanceType")
     @classmethod
@@ -99,30 +122,27 @@ class Ec2Settings(_Strict):
             raise ValueError(
                 f"{value!r} is not an EC2 instance type; write family.size in lower case, e.g. t4g.medium or m7i.large"
             )
-        known = INSTANCE_TYPES.get(value)
-        if known is None:
-            close = difflib.get_close_matches(value, INSTANCE_TYPES, n=3, cutoff=0.6)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise ValueError(
-                f"{value!r} is not in the supported table, so its CPU architecture (which AMI) and memory are "
-                f"unknown{hint}; pick one of {', '.join(sorted(_big_enough()))}, or add the type to "
-                "src/container_manager/instance_types.py and infra/compute.yaml's InstanceTypes mapping"
-            )
-        if known.memory_mib < MIN_MEMORY_MIB:
-            raise ValueError(
-                f"{value!r} has {known.memory_mib // 1024} GiB memory; a game server needs at least "
-                f"{MIN_MEMORY_MIB // 1024} GiB next to the ECS and SSM agents: use t4g.medium (arm64) or "
-                "t3.medium (x86_64) or larger"
-            )
+        # A type the offline table knows is checked now; any other is checked at deploy (instance_type_note).
+        known = offline_instance_type(value)
+        problem = known.problem() if known else None
+        if problem:
+            raise ValueError(problem)
         return value
 
-    @property
-    def arch(self) -> str:
-        return INSTANCE_TYPES[self.InstanceType].arch
 
-
-def _big_enough() -> list[str]:
-    return [name for name, row in INSTANCE_TYPES.items() if row.memory_mib >= MIN_MEMORY_MIB]
+def instance_type_note(config: ContainerConfig) -> str | None:
+    """The "checked at deploy" note for a type the offline table does not know (not an error: AWS decides)."""
+    name = config.Ec2.InstanceType
+    if offline_instance_type(name) is not None:
+        return None
+    close = difflib.get_close_matches(name, known_offline_instance_types(), n=3, cutoff=0.8)
+    hint = f" (if you meant {' or '.join(close)}, fix the spelling)" if close else ""
+    return (
+        f"Ec2.InstanceType: {name!r} is unknown offline (not in the bundled table of current types){hint}; "
+        f"`cm deploy` reads its architecture and memory from AWS (DescribeInstanceTypes in {config.Region}) and "
+        f"refuses it then if {config.Region} does not offer it, it has under {MIN_MEMORY_MIB // 1024} GiB or "
+        "it is neither x86_64 nor arm64"
+    )
 
 
 class Port(_Strict):
@@ -372,6 +392,14 @@ class NetworkSettings(_Strict):
         return self
 
 
+class FunctionSettings(_Strict):
+    # Opt-in: Lambda keeps 100 of a region's concurrency quota unreserved (all of it up to a quota of 100), so
+    # any reservation fails the deploy on a new account (quota 10) - docs/configuration.md.
+    ReservedConcurrency: StrictInt = Field(
+        default=0, ge=RESERVED_CONCURRENCY_RANGE[0], le=RESERVED_CONCURRENCY_RANGE[1]
+    )
+
+
 class LogSettings(_Strict):
     RetentionDays: StrictInt = 14
 
@@ -400,6 +428,7 @@ class ContainerConfig(_Strict):
     Dns: DnsSettings = Field(default_factory=lambda: DnsSettings())
     Network: NetworkSettings = Field(default_factory=lambda: NetworkSettings())
     Logs: LogSettings = Field(default_factory=lambda: LogSettings())
+    Functions: FunctionSettings = Field(default_factory=lambda: FunctionSettings())
 
     @field_validator("Id")
     @classmethod
@@ -442,11 +471,11 @@ class ContainerConfig(_Strict):
 
     @property
     def stack_name(self) -> str:
-        return f"container-manager-{self.Id}"
+        return names.stack_name(self.Id)
 
     @property
     def edge_stack_name(self) -> str:
-        return f"container-manager-{self.Id}-edge"
+        return names.edge_stack_name(self.Id)
 
     @property
     def split_regions(self) -> bool:
@@ -461,24 +490,23 @@ def logical_name(volume_id: str) -> str:
 
 def ssm_parameter_name(container_id: str, ref: str) -> str:
     """The full SSM name for a Secrets reference that is not a Secrets Manager ARN."""
-    prefix = f"/container-manager/{container_id}/"
-    return ref if ref.startswith("/") else prefix + ref
+    return ref if ref.startswith("/") else names.parameter_prefix(container_id) + ref
 
 
-def _secret_problem(name: str, ref: str, container_id: str, region: str | None) -> str | None:
-    prefix = f"/container-manager/{container_id}/"
+def secret_problem(name: str, ref: str, container_id: str, region: str | None) -> str | None:
+    prefix, secrets = names.parameter_prefix(container_id), names.secret_prefix(container_id)
     if ref.startswith("arn:"):
         match = SECRETS_MANAGER_ARN.match(ref)
         if not match:
             return (
                 f"Secrets.{name}: {ref!r} is not a Secrets Manager secret ARN; write an SSM parameter name "
                 f"(e.g. rcon-password, read from {prefix}rcon-password) or arn:aws:secretsmanager:<region>:"
-                f"<account>:secret:container-manager/{container_id}/<name>"
+                f"<account>:secret:{secrets}<name>"
             )
-        if not match["name"].startswith(f"container-manager/{container_id}/"):
+        if not match["name"].startswith(secrets):
             return (
-                f"Secrets.{name}: secret {match['name']!r} is outside container-manager/{container_id}/, which is "
-                f"all the task may read; create the secret as container-manager/{container_id}/<name>"
+                f"Secrets.{name}: secret {match['name']!r} is outside {secrets}, which is "
+                f"all the task may read; create the secret as {secrets}<name>"
             )
         if region and match["region"] != region:
             return (
@@ -510,9 +538,68 @@ def load_config(path: str | Path) -> ContainerConfig:
     return parse_config(text, source=str(source), default_id=source.stem)
 
 
+class OlderToolEnv(str):
+    """A ``!ENV ${VAR}`` value: the older tool read it from the environment at deploy. Kept as its text so
+    validation can name the key (plain PyYAML has no constructor for the tag)."""
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _older_tool_env(loader: yaml.SafeLoader, node: yaml.Node) -> OlderToolEnv:
+    return OlderToolEnv(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.add_constructor(OLDER_TOOL_ENV_TAG, _older_tool_env)
+
+
+def older_tool_signs(data: Mapping[str, Any]) -> list[str]:
+    """Keys written the older tool's way (AWS-ContainerManager leaf configs), each with its path and why.
+
+    ``!ENV`` and keys only the older tool has always count. Spellings that are also plain mistakes here (a
+    capitalised volume id, a lower-case protocol) count only in a file without ``Domain``, which every file of
+    this project has and no older-tool leaf config does."""
+    signs: list[str] = []
+    spellings: list[str] = []
+
+    def walk(value: Any, loc: list[int | str]) -> None:
+        if isinstance(value, OlderToolEnv):
+            signs.append(f"{key_path(loc)}: `{OLDER_TOOL_ENV_TAG} {value}` reads an environment variable")
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                walk(item, [*loc, str(key)])
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, [*loc, index])
+
+    walk(data, [])
+    volumes = data.get("Volumes")
+    for volume_id, volume in volumes.items() if isinstance(volumes, Mapping) else ():
+        if isinstance(volume_id, str) and not VOLUME_ID_PATTERN.match(volume_id):
+            spellings.append(
+                f"Volumes.{volume_id}: a volume id in the older tool's style (ids here are lower case)"
+            )
+        if isinstance(volume, Mapping) and "Type" in volume:
+            signs.append(f"Volumes.{volume_id}.Type: the older tool's volume type (every volume here is EFS)")
+    dashboard = data.get("Dashboard")
+    if isinstance(dashboard, Mapping) and "ShowContainerLogTimestamp" in dashboard:
+        signs.append("Dashboard.ShowContainerLogTimestamp: an older-tool key with no equivalent here")
+    domain = data.get("Domain")
+    if isinstance(domain, Mapping) and "HostedZoneId" in domain:
+        signs.append("Domain.HostedZoneId: the older tool's base-stack key (here: Domain.ParentHostedZoneId)")
+    container = data.get("Container")
+    ports = container.get("Ports") if isinstance(container, Mapping) else None
+    for index, port in enumerate(ports if isinstance(ports, list) else []):
+        for key in port if isinstance(port, Mapping) else ():
+            if isinstance(key, str) and key != key.upper() and key.upper() in ("TCP", "UDP"):
+                spellings.append(f"Container.Ports[{index}].{key}: the older tool's lower-case protocol key")
+    return signs + spellings if signs or "Domain" not in data else []
+
+
 def parse_config(text: str, *, source: str = "<config>", default_id: str | None = None) -> ContainerConfig:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader that also reads the older !ENV tag
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -523,6 +610,16 @@ def parse_config(text: str, *, source: str = "<config>", default_id: str | None 
         raise ConfigError(
             source,
             [f"the file must be a mapping of keys (Container:, Volumes: ...), not {type(data).__name__}"],
+        )
+    signs = older_tool_signs(data)
+    if signs:
+        raise OlderToolConfig(
+            source,
+            [
+                f"this looks like an older-tool config: run `cm import {source}` to convert it (the "
+                f"AWS-ContainerManager format; {len(signs)} older-tool key(s) below)",
+                *signs,
+            ],
         )
     data = dict(data)
     if "Id" not in data and default_id is not None:
@@ -573,7 +670,7 @@ def cross_item_problems(data: Mapping[str, Any]) -> list[str]:
     if isinstance(secrets, Mapping) and isinstance(container_id, str):
         for name, ref in secrets.items():
             if isinstance(ref, str) and (
-                problem := _secret_problem(str(name), ref, container_id, str(region))
+                problem := secret_problem(str(name), ref, container_id, str(region))
             ):
                 problems.append(f"Container.{problem}")
     volumes = data.get("Volumes")
@@ -631,7 +728,7 @@ def _problems(error: ValidationError, data: Mapping[str, Any]) -> list[str]:
         elif kind in {"greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
             problems.append(f"{path}: {value!r} is out of range; {message.lower()}{_range_reason(loc)}")
         elif kind in {"too_short", "too_long"}:
-            problems.append(f"{path}: {message.lower()}; {_length_hint(loc)}")
+            problems.append(f"{path}: {message.lower()}; {_missing_hint(loc)}")
         elif kind in {"dict_type", "model_type", "model_attributes_type"}:
             problems.append(
                 f"{path}: {_short(value)} should be a mapping of keys (Key: value); {_missing_hint(loc)}"
@@ -670,10 +767,6 @@ def _missing_hint(loc: list[int | str]) -> str:
     return _HINTS.get(str(last), "see docs/configuration.md")
 
 
-def _length_hint(loc: list[int | str]) -> str:
-    return _missing_hint(loc)
-
-
 def _range_reason(loc: list[int | str]) -> str:
     last = str(loc[-1]) if loc else ""
     reasons = {
@@ -687,6 +780,10 @@ def _range_reason(loc: list[int | str]) -> str:
         "Ttl": " (a short TTL lets players see a new address quickly)",
         "StartupGraceMinutes": " (minutes after boot in which the server is never stopped; at most 2 hours)",
         "Threshold": " (player bytes per second below which a minute is idle; the examples explain their values)",
+        "ReservedConcurrency": (
+            " (executions reserved per function; 0 reserves none, and any reservation needs a regional Lambda"
+            " concurrency quota above 100 - a new account has 10)"
+        ),
     }
     return reasons.get(last, "")
 

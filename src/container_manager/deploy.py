@@ -2,6 +2,8 @@
 
 Container in us-east-1: one stack (DeployPart=all). Elsewhere: the edge stack in us-east-1 first, then the
 container stack in its region with HostedZoneId read from the edge stack's output - no id copied by hand.
+Before rendering, AWS itself says what the instance type is (DescribeInstanceTypes in the container's region:
+architecture and memory); `render_for_deploy` is that step, and the rehearsal runs it too (against moto).
 The subprocess runner is injectable so tests assert the exact `sam` calls without an AWS account.
 """
 
@@ -15,11 +17,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import boto3
-
+from container_manager.aws import Aws
+from container_manager.config import load_config
 from container_manager.errors import CREDENTIALS, CREDENTIALS_HINT, CmError, call
-from container_manager.operations import EDGE_REGION, outputs, stack
-from container_manager.render import CAPABILITIES, SOURCE_ROOT, RenderResult, overrides, render_to, stack_tags
+from container_manager.instance_types import describe_fit
+from container_manager.names import EDGE_REGION
+from container_manager.operations import outputs, stack
+from container_manager.render import (
+    CAPABILITIES,
+    SOURCE_ROOT,
+    RenderResult,
+    overrides,
+    render_config,
+    stack_tags,
+)
 
 Runner = Callable[[list[str], Path], int]
 
@@ -42,7 +53,16 @@ class DeployReport:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
+def render_for_deploy(config_path: Path, build_dir: Path, aws: Aws) -> RenderResult:
+    """Validate, ask AWS what the instance type is (in the container's region), render with those facts."""
+    config = load_config(config_path)
+    ec2 = aws.ec2(config.Region)
+    instance = describe_fit(ec2, config.Ec2.InstanceType, config.Region)
+    return render_config(config, build_dir, instance=instance, config_name=Path(config_path).name)
+
+
 def deploy(
+    aws: Aws,
     config_path: Path,
     build_dir: Path,
     *,
@@ -50,10 +70,23 @@ def deploy(
     confirm_changeset: bool = False,
     out: TextIO = sys.stderr,
 ) -> DeployReport:
-    rendered = render_to(config_path, build_dir)
-    config = rendered.config
+    config = load_config(config_path)
+    _require_credentials(aws, config.Region)
+    print(
+        f"==> instance type {config.Ec2.InstanceType}: reading its architecture and memory from AWS "
+        f"(DescribeInstanceTypes in {config.Region})",
+        file=out,
+        flush=True,
+    )
+    rendered = render_for_deploy(config_path, build_dir, aws)
+    spec = rendered.instance
+    print(
+        f"    {spec.arch}, {spec.memory_mib} MiB: container reservation {spec.reservation_mib} MiB, "
+        f"default JVM heap {spec.heap_mib} MiB",
+        file=out,
+        flush=True,
+    )
     report = DeployReport(rendered)
-    _require_credentials(config.Region)
     sam = shutil.which("sam") or "sam"
     built = build_dir / ".aws-sam" / "build"
 
@@ -85,7 +118,7 @@ def deploy(
     for deployment in rendered.deployments:
         parameters = dict(deployment.parameters)
         if deployment.part == "container":
-            hosted_zone_id = hosted_zone_id or _edge_zone_id(config.edge_stack_name)
+            hosted_zone_id = hosted_zone_id or _edge_zone_id(aws, config.edge_stack_name)
             parameters["HostedZoneId"] = hosted_zone_id
         env = "default" if deployment.part == "all" else deployment.part
         step(
@@ -119,17 +152,17 @@ def deploy(
     return report
 
 
-def _require_credentials(region: str) -> None:
-    if boto3.session.Session().get_credentials() is None:
+def _require_credentials(aws: Aws, region: str) -> None:
+    if aws.session.get_credentials() is None:
         raise CmError(f"no AWS credentials to deploy to {region}", code=CREDENTIALS, hint=CREDENTIALS_HINT)
 
 
-def _edge_zone_id(edge_stack: str) -> str:
-    described = call("reading the edge stack", EDGE_REGION, lambda: stack(edge_stack, EDGE_REGION))
+def _edge_zone_id(aws: Aws, edge_stack: str) -> str:
+    described = call("reading the edge stack", EDGE_REGION, lambda: stack(aws, edge_stack, EDGE_REGION))
     zone_id = outputs(described).get("HostedZoneId")
     if not zone_id:
         raise CmError(
             f"the edge stack {edge_stack} in {EDGE_REGION} has no HostedZoneId output",
-            hint="check the edge deploy above succeeded (`cm list --region us-east-1`), then run `cm deploy` again",
+            hint=f"check the edge deploy above succeeded (`cm list --region {EDGE_REGION}`), then run `cm deploy` again",
         )
     return zone_id

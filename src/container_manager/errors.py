@@ -1,7 +1,8 @@
 """Errors the `cm` command turns into an exit code and a "what to do next" line.
 
 Exit codes (docs/cli.md): 0 ok · 1 an AWS or sam call failed · 2 usage or config error · 3 not found ·
-4 credentials or permissions · 5 aborted (confirmation declined).
+4 credentials or permissions · 5 aborted (confirmation declined) · 6 a check failed (`cm selftest`,
+`make aws-contract`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
-OK, FAILURE, USAGE, NOT_FOUND, CREDENTIALS, ABORTED = 0, 1, 2, 3, 4, 5
+OK, FAILURE, USAGE, NOT_FOUND, CREDENTIALS, ABORTED, CHECK_FAILED = 0, 1, 2, 3, 4, 5, 6
 
 CREDENTIALS_HINT = (
     "configure AWS credentials: `aws configure` (access key), or `aws sso login --profile NAME` and "

@@ -1,41 +1,31 @@
 """What `cm` does in AWS for a deployed container: status, start, stop, list, logs, delete.
 
-Every client is built with an explicit region: the container's pieces live in its region, the DNS pieces
-(sub-zone, query log, start-system) always in us-east-1. Names are the templates' deterministic ones
-(``container-manager-<id>`` for stack, group, cluster; alarms and log groups below), so most commands work
-from the id alone.
+Every function takes the command's ``Aws`` (its one session) and asks it for clients in an explicit region:
+the container's pieces live in its region, the DNS pieces (sub-zone, query log, start-system) always in
+us-east-1. Names are the templates' deterministic ones (container_manager.names), so most commands work from
+the id alone.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 
+from container_manager import names
+from container_manager.aws import Aws, a_record_upsert, knock
 from container_manager.errors import NotFoundError, call
+from container_manager.names import EDGE_REGION, PLACEHOLDER_IP
 
-EDGE_REGION = "us-east-1"
-PLACEHOLDER_IP = "0.0.0.0"  # noqa: S104 - the DNS placeholder infra/dns.yaml writes, not a bind address
-# template.yaml Mappings Names.Metrics (a test keeps these in step).
-KNOCK_NAMESPACE = "ContainerManager"
-KNOCK_METRIC = "DnsQueries"
-ALARM_SUFFIXES = ("idle", "left-up", "crash-loop")  # infra/watchdog.yaml AlarmName
-CONTAINER_LOG = "container"
-FUNCTION_LOGS = ("start-system", "instance-state-change", "crash-loop-breaker")  # template.yaml log groups
-
-
-def prefix(container_id: str) -> str:
-    return f"container-manager-{container_id}"
-
-
-def log_group(container_id: str, source: str) -> str:
-    return f"/container-manager/{container_id}/{source}"
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling.type_defs import AutoScalingGroupTypeDef
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef
+    from mypy_boto3_route53.type_defs import ResourceRecordSetOutputTypeDef
 
 
 @dataclass(frozen=True)
@@ -47,23 +37,19 @@ class Target:
 
     @property
     def name(self) -> str:
-        return prefix(self.container_id)
+        return names.stack_name(self.container_id)
 
     @property
     def edge_stack(self) -> str:
-        return f"{self.name}-edge"
-
-
-def client(service: str, region: str) -> Any:
-    return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
+        return names.edge_stack_name(self.container_id)
 
 
 # ---------------------------------------------------------------- look-ups
 
 
-def stack(name: str, region: str) -> dict[str, Any] | None:
+def stack(aws: Aws, name: str, region: str) -> StackTypeDef | None:
     try:
-        stacks = client("cloudformation", region).describe_stacks(StackName=name)["Stacks"]
+        stacks = aws.cloudformation(region).describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
         if "does not exist" in error.response.get("Error", {}).get("Message", ""):
             return None
@@ -72,17 +58,17 @@ def stack(name: str, region: str) -> dict[str, Any] | None:
     return live[0] if live else None
 
 
-def outputs(described: dict[str, Any] | None) -> dict[str, str]:
+def outputs(described: StackTypeDef | None) -> dict[str, str]:
     if not described:
         return {}
     return {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
 
 
-def group(target: Target) -> dict[str, Any]:
+def group(aws: Aws, target: Target) -> AutoScalingGroupTypeDef:
     groups = call(
         "reading the Auto Scaling group",
         target.region,
-        lambda: client("autoscaling", target.region).describe_auto_scaling_groups(
+        lambda: aws.autoscaling(target.region).describe_auto_scaling_groups(
             AutoScalingGroupNames=[target.name]
         )["AutoScalingGroups"],
     )
@@ -92,15 +78,14 @@ def group(target: Target) -> dict[str, Any]:
             hint=f"check the id and the region: `cm list --region <region>`, or pass --region / the config file "
             f"(deploy it with `cm deploy {target.container_id}.yaml`)",
         )
-    result: dict[str, Any] = groups[0]
-    return result
+    return groups[0]
 
 
-def find_zone(target: Target, server_name: str | None) -> tuple[str, str] | None:
+def find_zone(aws: Aws, target: Target, server_name: str | None) -> tuple[str, str] | None:
     """(zone id, record name) of the container's sub-zone in us-east-1, or None."""
-    route53 = client("route53", EDGE_REGION)
-    edge = stack(target.edge_stack, EDGE_REGION) if target.region != EDGE_REGION else None
-    zone_id = outputs(edge).get("HostedZoneId") or outputs(stack(target.name, EDGE_REGION)).get(
+    route53 = aws.route53()
+    edge = stack(aws, target.edge_stack, EDGE_REGION) if target.region != EDGE_REGION else None
+    zone_id = outputs(edge).get("HostedZoneId") or outputs(stack(aws, target.name, EDGE_REGION)).get(
         "HostedZoneId"
     )
     if zone_id and server_name:
@@ -115,23 +100,22 @@ def find_zone(target: Target, server_name: str | None) -> tuple[str, str] | None
     return None
 
 
-def a_record(zone_id: str, record_name: str) -> dict[str, Any] | None:
-    records = client("route53", EDGE_REGION).list_resource_record_sets(
+def a_record(aws: Aws, zone_id: str, record_name: str) -> ResourceRecordSetOutputTypeDef | None:
+    records = aws.route53().list_resource_record_sets(
         HostedZoneId=zone_id, StartRecordName=record_name, StartRecordType="A", MaxItems="1"
     )["ResourceRecordSets"]
     for record in records:
         if record["Type"] == "A" and record["Name"].rstrip(".") == record_name:
-            result: dict[str, Any] = record
-            return result
+            return record
     return None
 
 
 # ---------------------------------------------------------------- status
 
 
-def status(target: Target) -> dict[str, Any]:
-    asg = group(target)
-    main = call("reading the stack", target.region, lambda: stack(target.name, target.region))
+def status(aws: Aws, target: Target) -> dict[str, Any]:
+    asg = group(aws, target)
+    main = call("reading the stack", target.region, lambda: stack(aws, target.name, target.region))
     server_name = outputs(main).get("ServerName")
     instances = []
     ids = [i["InstanceId"] for i in asg.get("Instances", [])]
@@ -140,7 +124,7 @@ def status(target: Target) -> dict[str, Any]:
         reservations = call(
             "reading the instance",
             target.region,
-            lambda: client("ec2", target.region).describe_instances(InstanceIds=ids)["Reservations"],
+            lambda: aws.ec2(target.region).describe_instances(InstanceIds=ids)["Reservations"],
         )
         for reservation in reservations:
             for instance in reservation["Instances"]:
@@ -155,8 +139,8 @@ def status(target: Target) -> dict[str, Any]:
                 "public_ip": addresses.get(item["InstanceId"]),
             }
         )
-    dns = call("reading the DNS record", EDGE_REGION, lambda: _dns(target, server_name))
-    alarms = call("reading the alarms", target.region, lambda: _alarms(target))
+    dns = call("reading the DNS record", EDGE_REGION, lambda: _dns(aws, target, server_name))
+    alarms = call("reading the alarms", target.region, lambda: _alarms(aws, target))
     return {
         "id": target.container_id,
         "region": target.region,
@@ -166,19 +150,19 @@ def status(target: Target) -> dict[str, Any]:
         "running": sum(1 for i in instances if i["lifecycle"] == "InService"),
         "instances": instances,
         "dns": dns,
-        "task": call("reading the ECS task", target.region, lambda: _task(target)),
+        "task": call("reading the ECS task", target.region, lambda: _task(aws, target)),
         "alarms": alarms,
-        "last_changes": call("reading the scaling history", target.region, lambda: _activities(target)),
+        "last_changes": call("reading the scaling history", target.region, lambda: _activities(aws, target)),
         "last_alarm": _last_alarm(alarms),
     }
 
 
-def _dns(target: Target, server_name: str | None) -> dict[str, Any]:
-    found = find_zone(target, server_name)
+def _dns(aws: Aws, target: Target, server_name: str | None) -> dict[str, Any]:
+    found = find_zone(aws, target, server_name)
     if not found:
         return {"zone_id": None, "record": server_name, "value": None, "ttl": None}
     zone_id, record_name = found
-    record = a_record(zone_id, record_name)
+    record = a_record(aws, zone_id, record_name)
     values = [r["Value"] for r in record.get("ResourceRecords", [])] if record else []
     return {
         "zone_id": zone_id,
@@ -189,8 +173,8 @@ def _dns(target: Target, server_name: str | None) -> dict[str, Any]:
     }
 
 
-def _task(target: Target) -> dict[str, Any] | None:
-    ecs = client("ecs", target.region)
+def _task(aws: Aws, target: Target) -> dict[str, Any] | None:
+    ecs = aws.ecs(target.region)
     try:
         arns = ecs.list_tasks(cluster=target.name, desiredStatus="RUNNING")["taskArns"]
         arns += ecs.list_tasks(cluster=target.name, desiredStatus="STOPPED")["taskArns"]
@@ -213,13 +197,13 @@ def _task(target: Target) -> dict[str, Any] | None:
     }
 
 
-def _alarms(target: Target) -> dict[str, dict[str, Any] | None]:
+def _alarms(aws: Aws, target: Target) -> dict[str, dict[str, Any] | None]:
     """State, reason and time of each watchdog alarm (None: the alarm does not exist)."""
-    names = [f"{target.name}-{suffix}" for suffix in ALARM_SUFFIXES]
-    found = client("cloudwatch", target.region).describe_alarms(AlarmNames=names)["MetricAlarms"]
+    alarm_names = [f"{target.name}-{suffix}" for suffix in names.ALARM_SUFFIXES]
+    found = aws.cloudwatch(target.region).describe_alarms(AlarmNames=alarm_names)["MetricAlarms"]
     by_name = {a["AlarmName"]: a for a in found}
     result: dict[str, dict[str, Any] | None] = {}
-    for suffix, name in zip(ALARM_SUFFIXES, names, strict=True):
+    for suffix, name in zip(names.ALARM_SUFFIXES, alarm_names, strict=True):
         alarm = by_name.get(name)
         result[suffix] = (
             {
@@ -233,8 +217,8 @@ def _alarms(target: Target) -> dict[str, dict[str, Any] | None]:
     return result
 
 
-def _activities(target: Target) -> list[dict[str, Any]]:
-    activities = client("autoscaling", target.region).describe_scaling_activities(
+def _activities(aws: Aws, target: Target) -> list[dict[str, Any]]:
+    activities = aws.autoscaling(target.region).describe_scaling_activities(
         AutoScalingGroupName=target.name, MaxRecords=5
     )["Activities"]
     return [
@@ -264,12 +248,12 @@ def _last_alarm(alarms: dict[str, dict[str, Any] | None]) -> dict[str, Any] | No
 # ---------------------------------------------------------------- start / stop
 
 
-def set_desired(target: Target, desired: int) -> dict[str, Any]:
-    before = group(target)["DesiredCapacity"]
+def set_desired(aws: Aws, target: Target, desired: int) -> dict[str, Any]:
+    before = group(aws, target)["DesiredCapacity"]
     call(
         "changing the desired capacity",
         target.region,
-        lambda: client("autoscaling", target.region).set_desired_capacity(
+        lambda: aws.autoscaling(target.region).set_desired_capacity(
             AutoScalingGroupName=target.name, DesiredCapacity=desired, HonorCooldown=False
         ),
     )
@@ -279,17 +263,7 @@ def set_desired(target: Target, desired: int) -> dict[str, Any]:
         call(
             "writing the knock metric",
             target.region,
-            lambda: client("cloudwatch", target.region).put_metric_data(
-                Namespace=KNOCK_NAMESPACE,
-                MetricData=[
-                    {
-                        "MetricName": KNOCK_METRIC,
-                        "Dimensions": [{"Name": "ContainerId", "Value": target.container_id}],
-                        "Value": 1,
-                        "Unit": "Count",
-                    }
-                ],
-            ),
+            lambda: aws.cloudwatch(target.region).put_metric_data(**knock(target.container_id)),
         )
     return {"id": target.container_id, "region": target.region, "desired_before": before, "desired": desired}
 
@@ -297,41 +271,37 @@ def set_desired(target: Target, desired: int) -> dict[str, Any]:
 # ---------------------------------------------------------------- list
 
 
-def list_containers(regions: list[str]) -> list[dict[str, Any]]:
+def list_containers(aws: Aws, regions: list[str]) -> list[dict[str, Any]]:
     found = []
     for region in regions:
-        cloudformation = client("cloudformation", region)
-        pages = call("listing stacks", region, partial(_all_pages, cloudformation, "describe_stacks"))
-        for page in pages:
-            for item in page["Stacks"]:
-                name = item["StackName"]
-                tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
-                if not name.startswith("container-manager-") or name == "container-manager-account":
-                    continue
-                if tags.get("project", "container-manager") != "container-manager":
-                    continue
-                params = {p["ParameterKey"]: p.get("ParameterValue") for p in item.get("Parameters", [])}
-                container_id = tags.get("container-id") or params.get("ContainerId") or _id_from_name(name)
-                found.append(
-                    {
-                        "id": container_id,
-                        "stack": name,
-                        "region": region,
-                        "part": params.get("DeployPart") or ("edge" if name.endswith("-edge") else "all"),
-                        "status": item["StackStatus"],
-                        "server_name": outputs(item).get("ServerName"),
-                    }
-                )
+        for item in call("listing stacks", region, partial(_stacks, aws, region)):
+            name = item["StackName"]
+            tags = {t["Key"]: t["Value"] for t in item.get("Tags", [])}
+            if not names.is_container_stack(name):
+                continue
+            if tags.get("project", names.PROJECT) != names.PROJECT:
+                continue
+            params = {p["ParameterKey"]: p.get("ParameterValue") for p in item.get("Parameters", [])}
+            container_id = (
+                tags.get("container-id") or params.get("ContainerId") or names.container_id_of(name)
+            )
+            found.append(
+                {
+                    "id": container_id,
+                    "stack": name,
+                    "region": region,
+                    "part": params.get("DeployPart") or ("edge" if name.endswith("-edge") else "all"),
+                    "status": item["StackStatus"],
+                    "server_name": outputs(item).get("ServerName"),
+                }
+            )
     found.sort(key=lambda s: (s["id"], s["region"], s["stack"]))
     return found
 
 
-def _all_pages(api: Any, operation: str) -> list[dict[str, Any]]:
-    return list(api.get_paginator(operation).paginate())
-
-
-def _id_from_name(name: str) -> str:
-    return name.removeprefix("container-manager-").removesuffix("-edge")
+def _stacks(aws: Aws, region: str) -> list[StackTypeDef]:
+    pages = aws.cloudformation(region).get_paginator("describe_stacks").paginate()
+    return [item for page in pages for item in page["Stacks"]]
 
 
 # ---------------------------------------------------------------- logs
@@ -339,22 +309,19 @@ def _id_from_name(name: str) -> str:
 
 def log_groups(target: Target, source: str) -> list[tuple[str, str]]:
     """(region, log group) pairs for ``source`` = container | functions | all."""
-    groups: list[tuple[str, str]] = []
-    if source in ("container", "all"):
-        groups.append((target.region, log_group(target.container_id, CONTAINER_LOG)))
-    if source in ("functions", "all"):
-        for name in FUNCTION_LOGS:
-            region = EDGE_REGION if name == "start-system" else target.region
-            groups.append((region, log_group(target.container_id, name)))
-    return groups
+    wanted = [s for s in names.LOG_SOURCES if source == "all" or (source == "functions") == bool(s.function)]
+    return [
+        (EDGE_REGION if s.edge else target.region, names.log_group(target.container_id, s.name))
+        for s in wanted
+    ]
 
 
-def read_logs(target: Target, source: str, start_ms: int, seen: set[str]) -> list[dict[str, Any]]:
+def read_logs(aws: Aws, target: Target, source: str, start_ms: int, seen: set[str]) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     missing = 0
     groups = log_groups(target, source)
     for region, name in groups:
-        logs = client("logs", region)
+        logs = aws.logs(region)
         try:
             pages = logs.get_paginator("filter_log_events").paginate(logGroupName=name, startTime=start_ms)
             for page in pages:
@@ -384,6 +351,7 @@ def read_logs(target: Target, source: str, start_ms: int, seen: set[str]) -> lis
 
 
 def follow_logs(
+    aws: Aws,
     target: Target,
     source: str,
     start_ms: int,
@@ -397,7 +365,9 @@ def follow_logs(
     seen: set[str] = set()
     rounds = 0
     while polls is None or rounds < polls:
-        for event in call("reading logs", target.region, partial(read_logs, target, source, start_ms, seen)):
+        for event in call(
+            "reading logs", target.region, partial(read_logs, aws, target, source, start_ms, seen)
+        ):
             start_ms = max(start_ms, int(event["time"]))
             emit(event)
         rounds += 1
@@ -408,56 +378,48 @@ def follow_logs(
 # ---------------------------------------------------------------- delete
 
 
-def reset_record(target: Target, server_name: str | None) -> dict[str, Any] | None:
+def reset_record(aws: Aws, target: Target, server_name: str | None) -> dict[str, Any] | None:
     """Point the A record back at the placeholder so CloudFormation can delete it (infra/dns.yaml)."""
-    found = find_zone(target, server_name)
+    found = find_zone(aws, target, server_name)
     if not found:
         return None
     zone_id, record_name = found
-    record = a_record(zone_id, record_name)
+    record = a_record(aws, zone_id, record_name)
     if record is None:
         return None
-    client("route53", EDGE_REGION).change_resource_record_sets(
-        HostedZoneId=zone_id,
-        ChangeBatch={
-            "Comment": "cm delete: reset to the placeholder so the stack's record can be deleted",
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": record["Name"],
-                        "Type": "A",
-                        "TTL": record.get("TTL", 30),
-                        "ResourceRecords": [{"Value": PLACEHOLDER_IP}],
-                    },
-                }
-            ],
-        },
+    aws.route53().change_resource_record_sets(
+        **a_record_upsert(
+            zone_id,
+            record["Name"],
+            PLACEHOLDER_IP,
+            record.get("TTL", 30),
+            comment="cm delete: reset to the placeholder so the stack's record can be deleted",
+        )
     )
     return {"zone_id": zone_id, "record": record_name, "value": PLACEHOLDER_IP}
 
 
-def stacks_to_delete(target: Target) -> list[tuple[str, str]]:
+def stacks_to_delete(aws: Aws, target: Target) -> list[tuple[str, str]]:
     """(stack, region) in deletion order: the container stack first, then the edge stack."""
     found = []
-    if stack(target.name, target.region):
+    if stack(aws, target.name, target.region):
         found.append((target.name, target.region))
-    if stack(target.edge_stack, EDGE_REGION):
+    if stack(aws, target.edge_stack, EDGE_REGION):
         found.append((target.edge_stack, EDGE_REGION))
     return found
 
 
-def delete_stack(name: str, region: str, *, delay: int = 10, max_attempts: int = 360) -> None:
-    cloudformation = client("cloudformation", region)
+def delete_stack(aws: Aws, name: str, region: str, *, delay: int = 10, max_attempts: int = 360) -> None:
+    cloudformation = aws.cloudformation(region)
     cloudformation.delete_stack(StackName=name)
     cloudformation.get_waiter("stack_delete_complete").wait(
         StackName=name, WaiterConfig={"Delay": delay, "MaxAttempts": max_attempts}
     )
 
 
-def data_file_systems(target: Target) -> list[str]:
+def data_file_systems(aws: Aws, target: Target) -> list[str]:
     """The container's EFS file systems (tagged by infra/storage.yaml), retained or not."""
-    efs = client("efs", target.region)
+    efs = aws.efs(target.region)
     found = []
     for page in efs.get_paginator("describe_file_systems").paginate():
         for fs in page["FileSystems"]:
@@ -468,9 +430,14 @@ def data_file_systems(target: Target) -> list[str]:
 
 
 def delete_file_system(
-    file_system_id: str, region: str, *, sleep: Callable[[float], None] = time.sleep, attempts: int = 60
+    aws: Aws,
+    file_system_id: str,
+    region: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    attempts: int = 60,
 ) -> None:
-    efs = client("efs", region)
+    efs = aws.efs(region)
     for target in efs.describe_mount_targets(FileSystemId=file_system_id)["MountTargets"]:
         efs.delete_mount_target(MountTargetId=target["MountTargetId"])
     # A file system can only go once its mount targets are gone (they take about a minute).
@@ -490,8 +457,3 @@ def iso(value: Any) -> Any:
     if isinstance(value, list):
         return [iso(v) for v in value]
     return value
-
-
-def chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]

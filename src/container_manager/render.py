@@ -18,8 +18,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from container_manager.cfn import load_template
+from container_manager import names
+from container_manager.cfn import load_template, parse_template_text
 from container_manager.config import (
     ContainerConfig,
     Port,
@@ -28,6 +30,10 @@ from container_manager.config import (
     logical_name,
     ssm_parameter_name,
 )
+from container_manager.errors import USAGE, CmError
+from container_manager.instance_types import InstanceSpec, offline
+from container_manager.intrinsics import Resolver, UnresolvedError
+from container_manager.names import EDGE_REGION
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 ROOT_TEMPLATE = "template.yaml"
@@ -38,9 +44,15 @@ CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND")
 _BEGIN = re.compile(r"^(?P<indent>[ ]*)#.*\bBEGIN PER-CONTAINER LIST: (?P<name>[a-z]+(?: [a-z]+)?)")
 _END = re.compile(r"END PER-CONTAINER LIST: (?P<name>[a-z]+(?: [a-z]+)?)")
 _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-# Placeholders that are parameters of infra/compute.yaml (a Ref), and those read from its InstanceTypes row.
-_PARAM_PLACEHOLDERS = ("ContainerId", "ContainerUid", "ContainerGid")
-_MAPPING_PLACEHOLDERS = ("HeapMiB", "ReservationMiB", "MemoryMiB")
+# Environment placeholders (config.ENV_PLACEHOLDERS) -> the infra/compute.yaml parameter each one reads.
+_PLACEHOLDER_PARAMETERS = {
+    "ContainerId": "ContainerId",
+    "ContainerUid": "ContainerUid",
+    "ContainerGid": "ContainerGid",
+    "HeapMiB": "HeapMiB",
+    "ReservationMiB": "ReservationMiB",
+    "MemoryMiB": "InstanceMemoryMiB",
+}
 
 
 class RenderError(Exception):
@@ -60,6 +72,7 @@ class Deployment:
 @dataclass(frozen=True)
 class RenderResult:
     config: ContainerConfig
+    instance: InstanceSpec
     out_dir: Path
     root_template: Path
     parameters_file: Path
@@ -76,19 +89,52 @@ class RenderResult:
 # ---------------------------------------------------------------- public API
 
 
-def render_to(config_path: Path, out_dir: Path, *, source_root: Path = SOURCE_ROOT) -> RenderResult:
+def render_to(
+    config_path: Path,
+    out_dir: Path,
+    *,
+    instance: InstanceSpec | None = None,
+    source_root: Path = SOURCE_ROOT,
+) -> RenderResult:
     """Validate ``config_path`` and write its templates and parameters file into ``out_dir``.
 
-    Raises ``container_manager.config.ConfigError`` for an invalid config and ``RenderError`` when the bundled
-    templates lack the expected marker blocks.
+    ``instance``: what AWS said about the instance type (`cm deploy`); None uses the offline table.
+    Raises ``container_manager.config.ConfigError`` for an invalid config, ``CmError`` for a type the offline
+    table does not know when no ``instance`` is given, and ``RenderError`` when the bundled templates lack the
+    expected marker blocks.
     """
     config = load_config(config_path)
-    return render_config(config, out_dir, source_root=source_root, config_name=Path(config_path).name)
+    return render_config(
+        config, out_dir, instance=instance, source_root=source_root, config_name=Path(config_path).name
+    )
+
+
+def instance_spec(config: ContainerConfig, instance: InstanceSpec | None = None) -> InstanceSpec:
+    """``instance`` (checked to be the config's type), else the offline table's row for the config's type."""
+    name = config.Ec2.InstanceType
+    if instance is not None:
+        if instance.name != name:
+            raise CmError(f"instance facts for {instance.name!r} given for Ec2.InstanceType {name!r}")
+        return instance
+    known = offline(name)
+    if known is None:
+        raise CmError(
+            f"Ec2.InstanceType: {name!r} is unknown offline, so its architecture and memory come from AWS",
+            code=USAGE,
+            hint="render it with AWS credentials (`cm render` asks DescribeInstanceTypes), or `cm deploy`",
+        )
+    return known
 
 
 def render_config(
-    config: ContainerConfig, out_dir: Path, *, source_root: Path = SOURCE_ROOT, config_name: str = "config"
+    config: ContainerConfig,
+    out_dir: Path,
+    *,
+    instance: InstanceSpec | None = None,
+    source_root: Path = SOURCE_ROOT,
+    config_name: str = "config",
 ) -> RenderResult:
+    spec = instance_spec(config, instance)
     out_dir = Path(out_dir)
     sources = [
         Path(ROOT_TEMPLATE),
@@ -104,18 +150,20 @@ def render_config(
         text = (source_root / relative).read_text(encoding="utf-8")
         generators = _GENERATORS.get(relative.as_posix())
         if generators is not None:
-            text = header + rewrite_blocks(text, generators(config), relative.as_posix())
+            where = relative.as_posix()
+            text = header + rewrite_blocks(text, generators(config, Bundled(text, where)), where)
         target = out_dir / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         _write(target, text)
         written.append(target)
     declared = set(load_template(source_root / ROOT_TEMPLATE).get("Parameters", {}))
-    deployments = plan_deployments(config, declared)
+    deployments = plan_deployments(config, declared, spec)
     parameters_file = out_dir / PARAMETERS_FILE
     _write(parameters_file, samconfig_text(config, deployments, config_name))
     written.append(parameters_file)
     return RenderResult(
         config=config,
+        instance=spec,
         out_dir=out_dir,
         root_template=out_dir / ROOT_TEMPLATE,
         parameters_file=parameters_file,
@@ -133,8 +181,11 @@ def _write(path: Path, text: str) -> None:
 # ---------------------------------------------------------------- parameters
 
 
-def container_parameters(config: ContainerConfig) -> dict[str, str]:
-    """Scalar template parameters from the config (template.yaml Parameters), DeployPart excluded."""
+def container_parameters(config: ContainerConfig, instance: InstanceSpec | None = None) -> dict[str, str]:
+    """Scalar template parameters from the config (template.yaml Parameters), DeployPart excluded.
+
+    ``instance``: the instance type's facts (see ``instance_spec``); its architecture, memory, reservation and
+    heap become parameters, so the templates need no table of types."""
     primary = next(iter(config.Volumes.values()))
     first_port = config.Container.Ports[0]
     watchdog = config.Watchdog
@@ -142,15 +193,14 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "ContainerId": config.Id,
         "DomainName": config.Domain.Name,
         "ParentHostedZoneId": config.Domain.ParentHostedZoneId,
-        "InstanceType": config.Ec2.InstanceType,
+        **instance_spec(config, instance).parameters(),
         "ContainerImage": config.Container.Image,
         "GamePort": str(first_port.number),
         "ContainerUid": str(config.Container.Uid),
         "ContainerGid": str(config.Container.Gid),
         "StopTimeoutSeconds": str(config.Container.StopTimeoutSeconds),
         # The first volume's switches are parameters (the bundled template's); the others are written literally.
-        "DataBackup": _bool(primary.EnableBackups),
-        "RetainDataOnDelete": _bool(primary.KeepOnDelete),
+        **volume_switches(primary),
         "IdleMinutes": str(watchdog.MinutesWithoutConnections),
         "WatchdogMode": watchdog.Mode,
         "StartupGraceMinutes": str(watchdog.StartupGraceMinutes),
@@ -163,6 +213,7 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
         "DnsRecordTtl": str(config.Dns.Ttl),
         "StartOnIpv6Queries": _bool(config.Dns.StartOnIpv6Queries),
         "LogRetentionDays": str(config.Logs.RetentionDays),
+        "ReservedConcurrency": str(config.Functions.ReservedConcurrency),
     }
     # Mode connections needs no threshold: without one the template's default backs the traffic fallback.
     if watchdog.Threshold is not None:
@@ -178,15 +229,21 @@ def container_parameters(config: ContainerConfig) -> dict[str, str]:
     return parameters
 
 
-def plan_deployments(config: ContainerConfig, declared: set[str] | None = None) -> list[Deployment]:
+def volume_switches(volume: Volume) -> dict[str, str]:
+    """A volume's switches as the values of infra/storage.yaml's parameters (the stack's hold the first
+    volume's; every other volume's block is rendered with its own evaluated in)."""
+    return {"DataBackup": _bool(volume.EnableBackups), "RetainDataOnDelete": _bool(volume.KeepOnDelete)}
+
+
+def plan_deployments(
+    config: ContainerConfig, declared: set[str] | None = None, instance: InstanceSpec | None = None
+) -> list[Deployment]:
     """The stacks to deploy, in order (docs/architecture.md, "Deploying").
 
-    ``declared``: the root template's parameter names; values for parameters a newer template adds (the
-    activity agent's port list) are only passed when the template declares them.
+    ``declared``: the root template's parameter names; a parameter cm render sets that the template does not
+    declare is a RenderError (the bundled templates and this renderer are out of step).
     """
-    base = container_parameters(config)
-    if declared is not None and "ActivityPorts" in declared:
-        base["ActivityPorts"] = " ".join(f"{p.protocol}/{p.number}" for p in config.Container.Ports)
+    base = container_parameters(config, instance)
     undeclared = sorted(set(base) - declared) if declared is not None else []
     if undeclared:
         raise RenderError(f"template.yaml does not declare parameters {undeclared} that cm render sets")
@@ -196,13 +253,13 @@ def plan_deployments(config: ContainerConfig, declared: set[str] | None = None) 
     # HostedZoneId is added at deploy time from the edge stack's output.
     container = {"DeployPart": "container", **base}
     return [
-        Deployment("edge", config.edge_stack_name, "us-east-1", edge),
+        Deployment("edge", config.edge_stack_name, EDGE_REGION, edge),
         Deployment("container", config.stack_name, config.Region, container),
     ]
 
 
 def stack_tags(config: ContainerConfig) -> dict[str, str]:
-    return {"project": "container-manager", "container-id": config.Id}
+    return names.stack_tags(config.Id)
 
 
 def overrides(parameters: dict[str, str]) -> list[str]:
@@ -251,31 +308,26 @@ def _bool(value: bool) -> str:
 Block = Callable[[], list[str]]
 
 
-def rewrite_blocks(text: str, generators: list[tuple[str, Block]], where: str) -> str:
-    """Replace the body of each marked block, in file order, with the next generator's lines.
+@dataclass(frozen=True)
+class _Marked:
+    name: str
+    indent: str
+    body: range  # line indexes between BEGIN (and the comment lines right after it) and END
 
-    The BEGIN/END lines and comment lines right after BEGIN stay; generated lines are indented like BEGIN.
-    The list of (name, generator) must match the file's blocks exactly, so a reordered or renamed block in a
-    template fails loudly here instead of rendering something else.
-    """
-    lines = text.splitlines(keepends=True)
-    out: list[str] = []
-    found: list[str] = []
+
+def _marked_blocks(lines: list[str], where: str) -> list[_Marked]:
+    """The file's marker blocks in order; a BEGIN without its END fails loudly."""
+    blocks: list[_Marked] = []
     index = 0
     while index < len(lines):
-        line = lines[index]
-        begin = _BEGIN.match(line)
-        if not begin:
-            out.append(line)
-            index += 1
-            continue
-        name, indent = begin["name"], begin["indent"]
-        found.append(name)
-        out.append(line)
+        begin = _BEGIN.match(lines[index])
         index += 1
+        if not begin:
+            continue
+        name = begin["name"]
         while index < len(lines) and lines[index].strip().startswith("#") and not _END.search(lines[index]):
-            out.append(lines[index])
             index += 1
+        start = index
         while index < len(lines) and not _END.search(lines[index]):
             index += 1
         if index == len(lines):
@@ -284,15 +336,49 @@ def rewrite_blocks(text: str, generators: list[tuple[str, Block]], where: str) -
         assert end is not None
         if end["name"] != name:
             raise RenderError(f"{where}: BEGIN {name} closed by END {end['name']}")
-        position = len(found) - 1
-        if position < len(generators) and generators[position][0] == name:
-            out.extend(f"{indent}{body}\n" if body else "\n" for body in generators[position][1]())
-        out.append(lines[index])
+        blocks.append(_Marked(name, begin["indent"], range(start, index)))
         index += 1
-    expected = [name for name, _ in generators]
+    return blocks
+
+
+def rewrite_blocks(text: str, generators: list[tuple[str, Block]], where: str) -> str:
+    """Replace the body of each marked block, in file order, with the next generator's lines.
+
+    The BEGIN/END lines and comment lines right after BEGIN stay; generated lines are indented like BEGIN.
+    The list of (name, generator) must match the file's blocks exactly, so a reordered or renamed block in a
+    template fails loudly here instead of rendering something else.
+    """
+    lines = text.splitlines(keepends=True)
+    blocks = _marked_blocks(lines, where)
+    found, expected = [b.name for b in blocks], [name for name, _ in generators]
     if found != expected:
         raise RenderError(f"{where}: marker blocks {found} differ from what cm render fills {expected}")
+    out: list[str] = []
+    copied = 0
+    for block, (_, generate) in zip(blocks, generators, strict=True):
+        out += lines[copied : block.body.start]
+        out += [f"{block.indent}{body}\n" if body else "\n" for body in generate()]
+        copied = block.body.stop
+    out += lines[copied:]
     return "".join(out)
+
+
+class Bundled:
+    """The bodies of a bundled template's marker blocks, as written (the bundled default container's items),
+    dedented to their BEGIN line: the prototypes some blocks are rendered from."""
+
+    def __init__(self, text: str, where: str) -> None:
+        self.text, self.where = text, where
+        lines = text.splitlines()
+        self.bodies = [
+            [lines[i].removeprefix(block.indent) if lines[i].strip() else "" for i in block.body]
+            for block in _marked_blocks(lines, where)
+        ]
+
+    def body(self, position: int) -> list[str]:
+        if position >= len(self.bodies):
+            raise RenderError(f"{self.where}: cm render expects more marker blocks than the file has")
+        return self.bodies[position]
 
 
 def _q(text: str) -> str:
@@ -329,7 +415,7 @@ def _volumes(config: ContainerConfig) -> Iterable[tuple[int, str, str, Volume]]:
 # ----- template.yaml
 
 
-def _root_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
+def _root_blocks(config: ContainerConfig, bundled: Bundled) -> list[tuple[str, Block]]:
     def compute_wiring() -> list[str]:
         lines = []
         for _, _, name, _ in _volumes(config):
@@ -361,113 +447,127 @@ def _root_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
 
 # ----- infra/storage.yaml
 
+# `!If [Condition, a, b]` with plain branches, as the volume block writes its switches.
+_FLOW_IF = re.compile(r"!If \[(?P<condition>\w+), (?P<yes>[^,\[\]]+), (?P<no>[^,\[\]]+)\]")
 
-def _storage_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
-    def resources() -> list[str]:
-        lines: list[str] = []
-        for position, volume_id, name, volume in _volumes(config):
-            # The first volume keeps the template's parameters (DataBackup, RetainDataOnDelete); the others
-            # have their own per-volume switches written in.
-            if position == 0:
-                deletion, backup = "!If [RetainData, Retain, Delete]", "!If [DataBackupOn, ENABLED, DISABLED]"
-            else:
-                deletion = "Retain" if volume.KeepOnDelete else "Delete"
-                backup = "ENABLED" if volume.EnableBackups else "DISABLED"
-            if lines:
-                lines.append("")
-            lines += [
-                f"{name}FileSystem:",
-                "  Type: AWS::EFS::FileSystem",
-                f"  DeletionPolicy: {deletion}",
-                "  UpdateReplacePolicy: Retain",
-                "  # Encrypted with the AWS-managed EFS key (no customer key); a customer key costs $1/month per container.",
-                "  Properties:",
-                "    Encrypted: true",
-                "    PerformanceMode: generalPurpose",
-                "    ThroughputMode: bursting # Small worlds live on burst credits; elastic bills every GB moved.",
-                "    BackupPolicy:",
-                f"      Status: {backup}",
-                "    FileSystemPolicy:",
-                '      Version: "2012-10-17"',
-                "      Statement:",
-                "        - Sid: TlsOnly",
-                "          Effect: Deny",
-                '          Principal: { AWS: "*" }',
-                '          Action: "*"',
-                "          Condition:",
-                "            Bool:",
-                '              aws:SecureTransport: "false"',
-                "        - Sid: MountThroughTargetsOnly",
-                "          Effect: Allow",
-                '          Principal: { AWS: !Sub "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" }',
-                "          Action: [elasticfilesystem:ClientMount, elasticfilesystem:ClientWrite, elasticfilesystem:ClientRootAccess]",
-                "          Condition:",
-                "            Bool:",
-                '              elasticfilesystem:AccessedViaMountTarget: "true"',
-                "    FileSystemTags:",
-                "      - Key: Name",
-                f"        Value: !Sub container-manager-${{ContainerId}}-{volume_id}",
-                "      - Key: container-manager:container-id",
-                "        Value: !Ref ContainerId",
-                "      - Key: container-manager:volume",
-                f"        Value: {volume_id}",
-                "",
-            ]
-            for suffix, subnet in (("A", 0), ("B", 1)):
-                lines += [
-                    f"{name}MountTarget{suffix}:",
-                    "  Type: AWS::EFS::MountTarget",
-                    "  Properties:",
-                    f"    FileSystemId: !Ref {name}FileSystem",
-                    f'    SubnetId: !Select [{subnet}, !Split [",", !Ref SubnetIds]]',
-                    "    SecurityGroups: [!Ref EfsSecurityGroup]",
-                    "",
-                ]
-            lines += [
-                f"# Creates /{volume_id} on the file system owned by the container's uid/gid (0750, never 777) on first mount.",
-                f"{name}AccessPoint:",
-                "  Type: AWS::EFS::AccessPoint",
-                "  # No enforced PosixUser: game images start as root and drop to ContainerUid; a forced POSIX user breaks their chown.",
-                "  Properties:",
-                f"    FileSystemId: !Ref {name}FileSystem",
-                "    RootDirectory:",
-                f"      Path: /{volume_id}",
-                "      CreationInfo:",
-                "        OwnerUid: !Ref ContainerUid",
-                "        OwnerGid: !Ref ContainerGid",
-                '        Permissions: "0750"',
-                "    AccessPointTags:",
-                "      - Key: Name",
-                f"        Value: !Sub container-manager-${{ContainerId}}-{volume_id}",
-            ]
-        return lines
 
-    def outputs() -> list[str]:
-        lines: list[str] = []
-        names = [name for _, _, name, _ in _volumes(config)]
-        for name in names:
-            lines += [
-                f"{name}FileSystemId:",
-                f"  Value: !Ref {name}FileSystem",
-                f"{name}FileSystemArn:",
-                f"  Value: !GetAtt {name}FileSystem.Arn",
-                f"{name}AccessPointId:",
-                f"  Value: !Ref {name}AccessPoint",
-            ]
-        lines += [
-            "# The volume whose reads the activity alarm subtracts from network-in (EFS traffic is network traffic).",
-            "PrimaryFileSystemId:",
-            f"  Value: !Ref {names[0]}FileSystem",
+@dataclass(frozen=True)
+class _VolumePrototype:
+    """infra/storage.yaml's own volume block (the bundled container's first volume), to be renamed per volume.
+
+    ``own`` are the logical ids of its resources and outputs that carry the volume's logical name; the
+    volume id is read from the file system's ``container-manager:volume`` tag.
+    """
+
+    volume_id: str
+    logical: str
+    own: frozenset[str]
+    template: dict[str, Any]
+
+    @classmethod
+    def of(cls, bundled: Bundled) -> _VolumePrototype:
+        resources = parse_template_text("\n".join(bundled.body(0))) or {}
+        outputs = parse_template_text("\n".join(bundled.body(1))) or {}
+        file_systems = [r for r in resources.values() if r.get("Type") == "AWS::EFS::FileSystem"]
+        tags = {t["Key"]: t["Value"] for f in file_systems for t in f["Properties"].get("FileSystemTags", [])}
+        volume_id = tags.get("container-manager:volume")
+        if len(file_systems) != 1 or not isinstance(volume_id, str):
+            raise RenderError(
+                f"{bundled.where}: the volumes block must hold one AWS::EFS::FileSystem tagged "
+                "container-manager:volume (the prototype cm render copies per volume)"
+            )
+        logical = logical_name(volume_id)
+        own = frozenset(name for name in [*resources, *outputs] if name.startswith(logical))
+        return cls(volume_id, logical, own, parse_template_text(bundled.text))
+
+    def rename(self, lines: list[str], volume_id: str, switches: dict[str, str] | None) -> list[str]:
+        """The prototype's lines for ``volume_id``: its logical ids and volume id renamed, and, given the
+        volume's own ``switches`` (storage.yaml parameter values), each `!If` on a condition of those
+        switches alone replaced by its branch (the stack's parameters hold only the first volume's)."""
+        name = logical_name(volume_id)
+        names = sorted(self.own, key=len, reverse=True)
+        words = re.compile(
+            r"\b(?:(?P<own>" + "|".join(map(re.escape, names)) + rf")|{re.escape(self.volume_id)})\b"
+        )
+        out = [
+            words.sub(lambda m: name + m["own"].removeprefix(self.logical) if m["own"] else volume_id, line)
+            for line in lines
         ]
-        return lines
+        if switches is None:
+            return out
+        resolver = self._switches_only(switches)
 
-    return [("volumes", resources), ("volumes", outputs)]
+        def evaluated(match: re.Match[str]) -> str:
+            try:
+                return match["yes"] if resolver.condition(match["condition"]) else match["no"]
+            except UnresolvedError:
+                return match[0]  # a condition on other parameters: stack-wide, every volume follows it
+
+        return [_FLOW_IF.sub(evaluated, line) for line in out]
+
+    def _switches_only(self, switches: dict[str, str]) -> Resolver:
+        """storage.yaml's conditions with only the switch parameters known (any other Ref is unresolved)."""
+        declared = self.template.get("Parameters", {})
+        if missing := sorted(set(switches) - set(declared)):
+            raise RenderError(f"infra/storage.yaml declares no parameters {missing} for the volume switches")
+        template = {
+            "Parameters": {k: v for k, v in declared.items() if k in switches},
+            "Conditions": self.template.get("Conditions", {}),
+        }
+        return Resolver(template, parameters=switches)
+
+
+def _storage_blocks(config: ContainerConfig, bundled: Bundled) -> list[tuple[str, Block]]:
+    prototype = _VolumePrototype.of(bundled)
+
+    def per_volume(lines: list[str]) -> tuple[list[str], list[str]]:
+        """The prototype's own entries (one copy per volume), then the rest (written once, for the first)."""
+        entries = _entries(lines)
+        own = [e for e in entries if _key(e) in prototype.own]
+        rest = [e for e in entries if _key(e) not in prototype.own]
+        return [line for e in own for line in e], [line for e in rest for line in e]
+
+    def generate(lines: list[str]) -> list[str]:
+        own, rest = per_volume(lines)
+        spaced = "" in own  # entries apart by blank lines: volumes too
+        out: list[str] = []
+        for position, volume_id, _, volume in _volumes(config):
+            if out and spaced:
+                out.append("")
+            out += prototype.rename(own, volume_id, None if position == 0 else volume_switches(volume))
+        first = next(iter(config.Volumes))
+        return out + prototype.rename(rest, first, None)
+
+    return [("volumes", lambda: generate(bundled.body(0))), ("volumes", lambda: generate(bundled.body(1)))]
+
+
+def _entries(lines: list[str]) -> list[list[str]]:
+    """Top-level YAML entries of a block body, each with the comment lines above it and blank lines after."""
+    entries: list[list[str]] = []
+    pending: list[str] = []
+    for line in lines:
+        if line.startswith("#"):
+            pending.append(line)
+        elif line and not line.startswith(" "):
+            entries.append([*pending, line])
+            pending = []
+        elif entries:
+            entries[-1].append(line)
+        else:
+            pending.append(line)
+    if pending:
+        entries.append(pending)
+    return entries
+
+
+def _key(entry: list[str]) -> str:
+    return next((line.split(":", 1)[0] for line in entry if line and not line.startswith(("#", " "))), "")
 
 
 # ----- infra/compute.yaml
 
 
-def _compute_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
+def _compute_blocks(config: ContainerConfig, bundled: Bundled) -> list[tuple[str, Block]]:
     container = config.Container
 
     def parameters() -> list[str]:
@@ -537,7 +637,7 @@ def _compute_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
             if ref.startswith("arn:"):
                 lines.append(f"    ValueFrom: {_q(ref)}")
             else:
-                rest = ssm_parameter_name(config.Id, ref).removeprefix(f"/container-manager/{config.Id}/")
+                rest = ssm_parameter_name(config.Id, ref).removeprefix(names.parameter_prefix(config.Id))
                 lines.append(
                     "    ValueFrom: !Sub arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/"
                     f"container-manager/${{ContainerId}}/{rest}"
@@ -553,7 +653,8 @@ def _compute_blocks(config: ContainerConfig) -> list[tuple[str, Block]]:
                 "    - !Ref AWS::NoValue",
             ]
         else:
-            # Same knob, but the config's RCON_PASSWORD wins; the condition still needs a user.
+            # Same knob, but the config's RCON_PASSWORD wins. The no-op keeps HasRconSecret used: an unused
+            # condition fails cfn-lint (W8001), which test_render checks on such a config.
             lines += ["  - !If [HasRconSecret, !Ref AWS::NoValue, !Ref AWS::NoValue]"]
         return lines
 
@@ -611,29 +712,25 @@ def _ingress(index: int, port: Port) -> list[str]:
 
 def _env_value(value: str) -> list[str]:
     """An Environment ``Value``: plain text, or a template expression for the documented placeholders."""
-    used = [
-        name for name in _PLACEHOLDER.findall(value) if name in _PARAM_PLACEHOLDERS + _MAPPING_PLACEHOLDERS
-    ]
+    used = [name for name in _PLACEHOLDER.findall(value) if name in _PLACEHOLDER_PARAMETERS]
     if not used:
         return [f"    Value: {_q(value)}"]
-    if len(used) == 1 and value == f"${{{used[0]}}}" and used[0] in _PARAM_PLACEHOLDERS:
-        return [f"    Value: !Ref {used[0]}"]
-    # Any other ${...} is the container's own text: `${!` is Fn::Sub's escape for a literal `${`.
+    if len(used) == 1 and value == f"${{{used[0]}}}":
+        return [f"    Value: !Ref {_PLACEHOLDER_PARAMETERS[used[0]]}"]
+    # A placeholder becomes its parameter's name; any other ${...} is the container's own text: `${!` is
+    # Fn::Sub's escape for a literal `${`.
     escaped = _PLACEHOLDER.sub(
-        lambda m: m.group(0) if m.group(1) in used else "${!" + m.group(1) + "}",
+        lambda m: (
+            "${" + _PLACEHOLDER_PARAMETERS[m.group(1)] + "}"
+            if m.group(1) in _PLACEHOLDER_PARAMETERS
+            else "${!" + m.group(1) + "}"
+        ),
         value,
     )
-    mapped = sorted({name for name in used if name in _MAPPING_PLACEHOLDERS})
-    if not mapped:
-        return [f"    Value: !Sub {_q(escaped)}"]
-    lines = ["    Value: !Sub", f"      - {_q(escaped)}"]
-    for position, name in enumerate(mapped):
-        lead = "      - " if position == 0 else "        "
-        lines.append(f"{lead}{name}: !FindInMap [InstanceTypes, !Ref InstanceType, {name}]")
-    return lines
+    return [f"    Value: !Sub {_q(escaped)}"]
 
 
-_GENERATORS: dict[str, Callable[[ContainerConfig], list[tuple[str, Block]]]] = {
+_GENERATORS: dict[str, Callable[[ContainerConfig, Bundled], list[tuple[str, Block]]]] = {
     ROOT_TEMPLATE: _root_blocks,
     f"{INFRA_DIR}/storage.yaml": _storage_blocks,
     f"{INFRA_DIR}/compute.yaml": _compute_blocks,

@@ -163,3 +163,90 @@ def test_without_credentials_deploy_says_how_to_configure_them(
     assert code == CREDENTIALS
     assert sam.calls == []
     assert "aws configure" in capsys.readouterr().err
+
+
+def _on(instance_type: str, tmp_path: Path) -> Path:
+    """The Minecraft example on another instance type."""
+    text = (ROOT / "examples" / "minecraft.yaml").read_text()
+    path = tmp_path / "minecraft.yaml"
+    path.write_text(text.replace("InstanceType: t4g.medium", f"InstanceType: {instance_type}"))
+    return path
+
+
+def test_deploy_reads_the_instance_type_from_aws_and_passes_its_facts(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a type the offline table does not know (r3.large, previous generation)
+    sam = FakeSam()
+    code = main(["deploy", str(_on("r3.large", tmp_path)), "-o", str(tmp_path / "out"), "--json"], runner=sam)
+    printed = capsys.readouterr()
+    # Then DescribeInstanceTypes (moto's) supplied architecture and memory, and sam got them as parameters
+    assert code == OK, printed.err
+    (deploy,) = sam.deploys()
+    given = overrides(deploy)
+    assert {k: given[k] for k in ("InstanceType", "InstanceArchitecture", "InstanceMemoryMiB")} == {
+        "InstanceType": "r3.large",
+        "InstanceArchitecture": "x86_64",
+        "InstanceMemoryMiB": "15360",
+    }
+    assert (given["ReservationMiB"], given["HeapMiB"]) == (str(15360 - 1920), str(15360 - 1920 - 2048))
+    facts = json.loads(printed.out)["instance_type"]
+    assert facts["source"] == "DescribeInstanceTypes in us-east-1"
+    assert "reading its architecture and memory from AWS" in printed.err
+
+
+def test_deploy_refuses_a_type_aws_describes_as_too_small_before_sam(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given t1.micro: unknown offline (so validation lets it through), 0.6 GiB according to AWS
+    sam = FakeSam()
+    code = main(["deploy", str(_on("t1.micro", tmp_path)), "-o", str(tmp_path / "out")], runner=sam)
+    # Then the deploy stops with a usage error naming the key, before any sam call
+    assert code == USAGE
+    assert sam.calls == []
+    err = capsys.readouterr().err
+    assert "Ec2.InstanceType: 't1.micro' has 0.6" in err
+    assert "DescribeInstanceTypes in us-east-1" in err
+
+
+def test_deploy_of_a_type_aws_does_not_know_is_a_usage_error(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sam = FakeSam()
+    code = main(["deploy", str(_on("zz9.large", tmp_path)), "-o", str(tmp_path / "out")], runner=sam)
+    assert code == USAGE
+    assert sam.calls == []
+    assert "'zz9.large' is not an instance type AWS offers in us-east-1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("instance_type", ["m5.large", "m6i.xlarge", "c6g.large", "t3.2xlarge"])
+def test_types_of_the_issue_validate_and_render_offline(
+    instance_type: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given no moto at all (a call to AWS would hit the test-wide network guard) - When validated and rendered
+    config = _on(instance_type, tmp_path)
+    assert main(["validate", str(config)]) == OK
+    assert main(["render", str(config), "-o", str(tmp_path / "out"), "--json"]) == OK
+    printed = capsys.readouterr()
+    # Then both succeed from the offline table, with no note
+    assert "note:" not in printed.out
+    summary = json.loads(printed.out[printed.out.index("{") :])
+    assert summary["instance_type"]["source"] == "the offline table"
+    assert summary["deployments"][0]["parameters"]["InstanceType"] == instance_type
+
+
+def test_a_type_unknown_offline_validates_with_a_note_and_renders_from_aws(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _on("r3.large", tmp_path)
+    assert main(["validate", str(config), "--json"]) == OK
+    (result,) = json.loads(capsys.readouterr().out)["files"]
+    assert result["ok"] is True
+    (note,) = result["notes"]
+    assert "unknown offline" in note
+    assert "cm deploy" in note
+    assert main(["validate", str(config)]) == OK
+    assert "  note: Ec2.InstanceType: 'r3.large' is unknown offline" in capsys.readouterr().out
+    assert main(["render", str(config), "-o", str(tmp_path / "out")]) == OK
+    out = capsys.readouterr().out
+    assert "instance type r3.large: x86_64, 15360 MiB (DescribeInstanceTypes in us-east-1)" in out

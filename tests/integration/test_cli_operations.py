@@ -13,7 +13,9 @@ from typing import Any
 import boto3
 import pytest
 
+from container_manager import names
 from container_manager import operations as ops
+from container_manager.aws import Aws
 from container_manager.cli import main
 from container_manager.errors import ABORTED, NOT_FOUND, OK, USAGE
 from support.deployed import (
@@ -21,44 +23,18 @@ from support.deployed import (
     EDGE_REGION,
     PLACEHOLDER,
     SERVER_NAME,
+    STUB_TEMPLATE,
     Deployed,
     a_record,
+    create_stack,
     deploy,
     point_record,
-)
-
-# A stand-in for the real stack: moto cannot deploy the SAM template, but `cm` only reads the stack's name,
-# status, tags, parameters and outputs.
-STUB_TEMPLATE = json.dumps(
-    {
-        "Parameters": {
-            "DeployPart": {"Type": "String", "Default": "all"},
-            "ContainerId": {"Type": "String", "Default": ""},
-        },
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {"ServerName": {"Value": SERVER_NAME}},
-    }
 )
 
 
 @pytest.fixture
 def deployed(aws: None) -> Deployed:
     return deploy()
-
-
-def create_stack(name: str, region: str, part: str = "all", container_id: str = CONTAINER_ID) -> None:
-    boto3.client("cloudformation", region_name=region).create_stack(
-        StackName=name,
-        TemplateBody=STUB_TEMPLATE,
-        Parameters=[
-            {"ParameterKey": "DeployPart", "ParameterValue": part},
-            {"ParameterKey": "ContainerId", "ParameterValue": container_id},
-        ],
-        Tags=[
-            {"Key": "project", "Value": "container-manager"},
-            {"Key": "container-id", "Value": container_id},
-        ],
-    )
 
 
 def cm(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
@@ -177,7 +153,7 @@ def test_start_sets_desired_one_and_knocks_so_the_idle_alarm_can_stop_it_later(
     assert data["desired"] == 1
     assert desired(deployed) == 1
     metrics = boto3.client("cloudwatch", region_name=EDGE_REGION).list_metrics(
-        Namespace=ops.KNOCK_NAMESPACE, MetricName=ops.KNOCK_METRIC
+        Namespace=names.KNOCK_NAMESPACE, MetricName=names.KNOCK_METRIC
     )["Metrics"]
     assert metrics[0]["Dimensions"] == [{"Name": "ContainerId", "Value": CONTAINER_ID}]
 
@@ -254,7 +230,7 @@ def test_logs_merge_container_and_function_groups_in_time_order(
         ("start-system", 0, "starting: query for minecraft.example.com"),
         ("instance-state-change", 1, "record -> 3.120.1.1"),
     ):
-        name = ops.log_group(CONTAINER_ID, source)
+        name = names.log_group(CONTAINER_ID, source)
         logs.create_log_group(logGroupName=name)
         logs.create_log_stream(logGroupName=name, logStreamName="s")
         logs.put_log_events(
@@ -308,7 +284,7 @@ def test_delete_stops_resets_dns_deletes_the_stack_and_keeps_the_data(
         "the record is back at the placeholder before the stack goes"
     )
     assert data["deleted_stacks"] == [{"stack": deployed.asg_name, "region": EDGE_REGION}]
-    assert ops.stack(deployed.asg_name, EDGE_REGION) is None
+    assert ops.stack(Aws(boto3.session.Session()), deployed.asg_name, EDGE_REGION) is None
     assert data["kept_file_systems"] == [fs]
     assert boto3.client("efs", region_name=EDGE_REGION).describe_file_systems()["FileSystems"]
 
@@ -344,7 +320,7 @@ def test_delete_without_yes_and_without_a_terminal_refuses_and_changes_nothing(
     code, data = cm(capsys, "delete", CONTAINER_ID, "--region", EDGE_REGION)
     assert code == USAGE
     assert "--yes" in data["next"]
-    assert ops.stack(deployed.asg_name, EDGE_REGION) is not None
+    assert ops.stack(Aws(boto3.session.Session()), deployed.asg_name, EDGE_REGION) is not None
 
 
 def test_delete_declined_at_the_prompt_changes_nothing(
@@ -355,7 +331,7 @@ def test_delete_declined_at_the_prompt_changes_nothing(
     monkeypatch.setattr("builtins.input", lambda _prompt: "no")
     code = main(["delete", CONTAINER_ID, "--region", EDGE_REGION])
     assert code == ABORTED
-    assert ops.stack(deployed.asg_name, EDGE_REGION) is not None
+    assert ops.stack(Aws(boto3.session.Session()), deployed.asg_name, EDGE_REGION) is not None
 
 
 def test_delete_of_an_unknown_container_exits_not_found(

@@ -21,11 +21,13 @@ import botocore.client
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
+from cm_common.aws import a_record_upsert
 from container_manager.cfn import function_environment, load_template
 from container_manager.intrinsics import Resolver
+from container_manager.names import EDGE_REGION, PLACEHOLDER_IP, stack_tags
 from container_manager.rehearsal.lambdas import LambdaContext, import_handler
 
-__all__ = ["LambdaContext"]  # the rehearsal's, re-exported for the tests
+__all__ = ["EDGE_REGION", "LambdaContext"]  # re-exported for the tests
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -33,8 +35,7 @@ ACCOUNT = "123456789012"
 CONTAINER_ID = "minecraft"
 DOMAIN = "example.com"
 SERVER_NAME = f"{CONTAINER_ID}.{DOMAIN}"
-PLACEHOLDER = "0.0.0.0"
-EDGE_REGION = "us-east-1"
+PLACEHOLDER = PLACEHOLDER_IP
 # Integration tests deploy the container outside us-east-1, so region mix-ups fail loudly.
 CONTAINER_REGION = "eu-west-1"
 # Real hosted zone ids start with Z (the template's HostedZoneId pattern insists); moto's random ones do not.
@@ -264,6 +265,32 @@ def desired(deployed: Deployed) -> int:
     return int(group["DesiredCapacity"])
 
 
+# A stand-in for the real stack (the `cm` tests): moto cannot deploy the SAM template, but `cm` only reads the
+# stack's name, status, tags, parameters and outputs.
+STUB_TEMPLATE = json.dumps(
+    {
+        "Parameters": {
+            "DeployPart": {"Type": "String", "Default": "all"},
+            "ContainerId": {"Type": "String", "Default": ""},
+        },
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {"ServerName": {"Value": SERVER_NAME}},
+    }
+)
+
+
+def create_stack(name: str, region: str, part: str = "all", container_id: str = CONTAINER_ID) -> None:
+    boto3.client("cloudformation", region_name=region).create_stack(
+        StackName=name,
+        TemplateBody=STUB_TEMPLATE,
+        Parameters=[
+            {"ParameterKey": "DeployPart", "ParameterValue": part},
+            {"ParameterKey": "ContainerId", "ParameterValue": container_id},
+        ],
+        Tags=[{"Key": k, "Value": v} for k, v in stack_tags(container_id).items()],
+    )
+
+
 def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) -> None:
     """Put one group member into a lifecycle state moto cannot reach by itself (Pending:Wait, Terminating:Wait)."""
     from moto.autoscaling.models import autoscaling_backends
@@ -279,6 +306,14 @@ def set_lifecycle(deployed: Deployed, instance_id: str, lifecycle_state: str) ->
 def point_record(zone_id: str, address: str) -> None:
     """Set the server's A record as the deploy (placeholder) or instance-state-change (instance IP) would."""
     boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
+        **a_record_upsert(zone_id, SERVER_NAME, address, 30, comment="test: as a deploy or a handler would")
+    )
+
+
+def upsert_record(zone_id: str, record_type: str, values: list[str], ttl: int) -> None:
+    """UPSERT the server name's record of any ``record_type`` in ``zone_id`` (NS records of a delegation;
+    the A record goes through ``point_record``, the functions' own request)."""
+    boto3.client("route53", region_name=EDGE_REGION).change_resource_record_sets(
         HostedZoneId=zone_id,
         ChangeBatch={
             "Changes": [
@@ -286,9 +321,9 @@ def point_record(zone_id: str, address: str) -> None:
                     "Action": "UPSERT",
                     "ResourceRecordSet": {
                         "Name": SERVER_NAME,
-                        "Type": "A",
-                        "TTL": 30,
-                        "ResourceRecords": [{"Value": address}],
+                        "Type": record_type,
+                        "TTL": ttl,
+                        "ResourceRecords": [{"Value": v} for v in values],
                     },
                 }
             ]

@@ -266,6 +266,16 @@ def _still_running(deployed: Deployed) -> None:
     assert desired(deployed) == 1
 
 
+# stop-server: the idle alarm enters ALARM while the server runs -> desired 0.
+def _idle_alarm(deployed: Deployed) -> dict[str, Any]:
+    _instance(deployed)
+    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
+    group.instance_states[0].lifecycle_state = "InService"
+    raw = copy.deepcopy(event("stop-server/idle_alarm_entered_alarm.json"))
+    assert raw["region"] == CONTAINER_REGION
+    return raw
+
+
 def _container_stack(deployed: Deployed) -> dict[str, str]:
     return {"DeployPart": "container", "HostedZoneId": deployed.zone_id}
 
@@ -308,6 +318,14 @@ PROOFS = {
         function_region=CONTAINER_REGION,
         parameters=_container_stack,
         steps=(Step("essential container crash", _crash, _stopped, _still_running),),
+    ),
+    "stop-server": Proof(
+        function="StopServerFunction",
+        role="StopServerRole",
+        package="stop_server",
+        function_region=CONTAINER_REGION,
+        parameters=_container_stack,
+        steps=(Step("idle alarm enters ALARM", _idle_alarm, _stopped, _still_running),),
     ),
 }
 

@@ -4,6 +4,7 @@ the config's items, secrets stay references, and the Minecraft example reproduce
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 
 from container_manager.cfn import load_template
-from container_manager.config import parse_config
+from container_manager.config import logical_name, parse_config
 from container_manager.render import RenderError, RenderResult, render_config, render_to, rewrite_blocks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,23 +61,10 @@ def test_rendering_is_byte_identical_across_runs_and_directories(tmp_path: Path)
 
 def test_minecraft_example_reproduces_the_bundled_templates(all_rendered: dict[str, RenderResult]) -> None:
     # Given the bundled default container's example, When rendered, Then each template equals the bundled one
+    # (MEMORY: ${HeapMiB}M included: the placeholder is the compute template's own parameter)
     result = all_rendered["minecraft"]
     for relative in ["template.yaml", *(f"infra/{p.name}" for p in (ROOT / "infra").glob("*.yaml"))]:
         ours, bundled = load_template(result.out_dir / relative), load_template(ROOT / relative)
-        if relative == "infra/compute.yaml":
-            # Same value, written with the documented placeholder name instead of the template's local one.
-            env = {e["Name"]: e["Value"] for e in container(result)["Environment"]}
-            assert env["MEMORY"] == {
-                "Fn::Sub": [
-                    "${HeapMiB}M",
-                    {"HeapMiB": {"Fn::FindInMap": ["InstanceTypes", {"Ref": "InstanceType"}, "HeapMiB"]}},
-                ]
-            }
-            for item in bundled["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"][0][
-                "Environment"
-            ]:
-                if item["Name"] == "MEMORY":
-                    item["Value"] = env["MEMORY"]
         assert ours == bundled, relative
 
 
@@ -150,6 +138,73 @@ def test_secrets_are_references_and_their_names_never_values(tmp_path: Path) -> 
     assert "RconPasswordSecret" not in result.parameters
 
 
+def _three_volumes(rcon_in_config: bool = False) -> Any:
+    """The Minecraft example with volumes data (first), world-saves (deleted with the stack, no backups),
+    mods (kept, no backups); optionally with the config's own RCON_PASSWORD secret."""
+    config = parse_config((ROOT / "examples" / "minecraft.yaml").read_text(), default_id="minecraft")
+    data = config.model_dump()
+    data["Volumes"] = {
+        "data": {"Paths": [{"Path": "/data"}]},
+        "world-saves": {"Paths": [{"Path": "/saves"}], "KeepOnDelete": False, "EnableBackups": False},
+        "mods": {"Paths": [{"Path": "/mods"}], "KeepOnDelete": True, "EnableBackups": False},
+    }
+    if rcon_in_config:
+        data["Container"]["Secrets"] = {"RCON_PASSWORD": "rcon-password"}
+    return type(config).model_validate(data)
+
+
+def _renamed(value: Any, old: str, new: str) -> Any:
+    """``value`` with the volume's logical name and id replaced, as a per-volume copy should read."""
+    text = json.dumps(value)
+    return json.loads(text.replace(old.capitalize(), logical_name(new)).replace(old, new))
+
+
+def test_every_volume_is_the_storage_templates_own_block_renamed(tmp_path: Path) -> None:
+    # Given a config with three volumes, When rendered
+    result = render_config(_three_volumes(), tmp_path)
+    bundled = load_template(ROOT / "infra" / "storage.yaml")
+    storage = load_template(result.out_dir / "infra" / "storage.yaml")
+    prototype = {k: v for k, v in bundled["Resources"].items() if k.startswith("Data")}
+    # Then each volume's resources are the bundled volume's, renamed; the first keeps the stack's switches
+    for volume_id, keep, backup in (
+        ("data", None, None),
+        ("world-saves", "Delete", "DISABLED"),
+        ("mods", "Retain", "DISABLED"),
+    ):
+        expected = _renamed(prototype, "data", volume_id)
+        if keep is not None:
+            expected[f"{logical_name(volume_id)}FileSystem"]["DeletionPolicy"] = keep
+            expected[f"{logical_name(volume_id)}FileSystem"]["Properties"]["BackupPolicy"]["Status"] = backup
+        assert {k: storage["Resources"][k] for k in expected} == expected, volume_id
+    # And each volume has its three outputs; the primary file system is the first volume's
+    for volume_id in ("data", "world-saves", "mods"):
+        name = logical_name(volume_id)
+        assert storage["Outputs"][f"{name}AccessPointId"] == {"Value": {"Ref": f"{name}AccessPoint"}}
+    assert storage["Outputs"]["PrimaryFileSystemId"] == {"Value": {"Ref": "DataFileSystem"}}
+
+
+def test_an_edit_to_the_storage_templates_volume_block_reaches_every_volume(tmp_path: Path) -> None:
+    # Given a checkout whose storage.yaml volume block gained a property
+    source = tmp_path / "source"
+    shutil.copytree(ROOT / "infra", source / "infra")
+    shutil.copy(ROOT / "template.yaml", source / "template.yaml")
+    storage_yaml = source / "infra" / "storage.yaml"
+    text = storage_yaml.read_text()
+    anchor = "      PerformanceMode: generalPurpose\n"
+    assert anchor in text
+    storage_yaml.write_text(
+        text.replace(anchor, anchor + "      LifecyclePolicies: [{TransitionToIA: AFTER_30_DAYS}]\n")
+    )
+    # When a three-volume config renders from it
+    result = render_config(_three_volumes(), tmp_path / "out", source_root=source)
+    # Then every volume's file system has it
+    resources = load_template(result.out_dir / "infra" / "storage.yaml")["Resources"]
+    for name in ("Data", "WorldSaves", "Mods"):
+        assert resources[f"{name}FileSystem"]["Properties"]["LifecyclePolicies"] == [
+            {"TransitionToIA": "AFTER_30_DAYS"}
+        ], name
+
+
 def test_two_region_config_plans_edge_then_container(all_rendered: dict[str, RenderResult]) -> None:
     deployments = all_rendered["valheim"].deployments
     assert [(d.part, d.stack_name, d.region) for d in deployments] == [
@@ -175,10 +230,14 @@ def test_a_template_whose_blocks_changed_fails_loudly() -> None:
         rewrite_blocks("# BEGIN PER-CONTAINER LIST: ports\nx: 1\n", [("ports", list)], "t.yaml")
 
 
-def test_rendered_templates_of_every_example_pass_cfn_lint(all_rendered: dict[str, RenderResult]) -> None:
-    # One batched cfn-lint run over the distinct rendered files (most infra files are identical copies).
+def test_rendered_templates_of_every_example_pass_cfn_lint(
+    all_rendered: dict[str, RenderResult], tmp_path: Path
+) -> None:
+    # One batched cfn-lint run over the distinct rendered files (most infra files are identical copies),
+    # plus three volumes and the config's own RCON_PASSWORD (the template's RCON condition must keep a user).
     unique: dict[str, Path] = {}
-    for result in all_rendered.values():
+    extra = render_config(_three_volumes(rcon_in_config=True), tmp_path)
+    for result in [*all_rendered.values(), extra]:
         for path in result.files:
             if path.suffix == ".yaml":
                 unique.setdefault(hashlib.sha256(path.read_bytes()).hexdigest(), path)

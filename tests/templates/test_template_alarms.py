@@ -358,8 +358,56 @@ def test_force_stop_is_on_by_default_stops_and_alerts_and_can_be_turned_off() ->
     props = resolved_alarm(WATCHDOG, "ForceStopAlarm", {})
     assert props is not None
     assert int(props["Period"]) * int(props["EvaluationPeriods"]) == 24 * 3600
-    assert props["AlarmActions"][:2] == ["ScaleToZero-physical-id", "sample-alerttopicarn"]
+    assert props["AlarmActions"][:2] == ["sample-stopserverfunctionarn", "sample-alerttopicarn"]
     assert resolved_alarm(WATCHDOG, "ForceStopAlarm", {"ForceStopHours": "off"}) is None
+
+
+# ------------------------------------------------------------------- stopping: Lambda actions, never Auto Scaling
+STOPPING = [("IdleAlarm", {}), ("ForceStopAlarm", {}), ("LeftUpAlarm", {"MaxHoursAction": "stop"})]
+MAY_STOP = {
+    "IdleAlarm": "IdleAlarmMayStop",
+    "ForceStopAlarm": "ForceStopAlarmMayStop",
+    "LeftUpAlarm": "LeftUpAlarmMayStop",
+}
+
+
+@pytest.mark.parametrize(("alarm", "params"), STOPPING, ids=[a for a, _ in STOPPING])
+def test_every_stopping_alarm_invokes_stop_server_as_a_lambda_action(
+    alarm: str, params: dict[str, str]
+) -> None:
+    """Given a stopping alarm, then its stop is the stop-server function, which CloudWatch invokes only on
+    entering ALARM, and no action is an Auto Scaling policy, which CloudWatch re-executes every minute the alarm
+    stays in ALARM ("Alarm actions", CloudWatch User Guide) - a stale ALARM would undo a player's start."""
+    props = resolved_alarm(WATCHDOG, alarm, params)
+    assert props is not None
+    assert "sample-stopserverfunctionarn" in props["AlarmActions"]
+    doc = template(WATCHDOG)
+    policies = [k for k, r in doc["Resources"].items() if r["Type"] == "AWS::AutoScaling::ScalingPolicy"]
+    assert policies == [], f"Auto Scaling policies are re-executed while in ALARM: {policies}"
+    # and it may: a resource permission for CloudWatch's alarm principal, from exactly this alarm
+    permission = doc["Resources"][MAY_STOP[alarm]]
+    assert permission["Type"] == "AWS::Lambda::Permission"
+    assert permission["Properties"]["Principal"] == "lambda.alarms.cloudwatch.amazonaws.com"
+    assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [alarm, "Arn"]}
+    assert permission["Properties"]["FunctionName"] == {"Ref": "StopServerFunctionArn"}
+    assert permission.get("Condition") == doc["Resources"][alarm].get("Condition") or alarm == "LeftUpAlarm"
+
+
+def test_left_up_alarm_stops_only_when_asked() -> None:
+    props = resolved_alarm(WATCHDOG, "LeftUpAlarm", {})
+    assert props is not None
+    assert "sample-stopserverfunctionarn" not in props["AlarmActions"]
+    assert template(WATCHDOG)["Resources"]["LeftUpAlarmMayStop"]["Condition"] == "StopWhenLeftUp"
+
+
+@pytest.mark.parametrize("minutes", ["5", "10", "15", "30", "60"])
+def test_agent_silent_alarm_leaves_three_minutes_for_late_datapoints(minutes: str) -> None:
+    """M of N with N = M + 3: the newest minutes' in-service datapoints are often not ingested yet, and FILL
+    makes them count as not in service; an M-of-M window would never fill (found by the rehearsal)."""
+    props = resolved_alarm(WATCHDOG, "AgentSilentAlarm", {"AgentSilentMinutes": minutes})
+    assert props is not None
+    assert int(props["DatapointsToAlarm"]) == int(minutes)
+    assert int(props["EvaluationPeriods"]) == int(minutes) + 3
 
 
 def test_force_stop_beyond_a_day_stops_a_server_up_for_48_hours() -> None:

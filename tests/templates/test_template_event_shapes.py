@@ -1,7 +1,7 @@
 """The event builders in tests/support/aws_events.py keep AWS's documented shapes.
 
-The rule tests are only as good as their events: given the AWS samples collected in /work/shared/aws-events
-(when present on this machine), each built event has exactly the sample's keys, at every level, and no
+The rule tests are only as good as their events: given AWS's published samples (tests/fixtures/aws-events, each
+file's origin in its SOURCES.md), each built event has exactly the sample's keys, at every level, and no
 placeholder values.
 """
 
@@ -15,10 +15,7 @@ import pytest
 
 from support import aws_events as ev
 
-SAMPLES = Path("/work/shared/aws-events")
-pytestmark = pytest.mark.skipif(
-    not SAMPLES.is_dir(), reason=f"{SAMPLES} (AWS sample events) not on this machine"
-)
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"
 
 
 def key_paths(value: Any, prefix: str = "") -> set[str]:
@@ -123,3 +120,13 @@ def test_built_query_log_line_has_the_documented_ten_fields() -> None:
     assert len(built) == len(documented) == 10
     assert built[0] == documented[0] == "1.0"
     assert built[3:5] == ["minecraft.example.com", "A"]
+
+
+def test_every_sample_here_says_where_it_came_from() -> None:
+    # Given the copied samples, Then SOURCES.md has a row naming each one (and no row for a file not here)
+    rows = {
+        line.split("|")[1].strip()
+        for line in (SAMPLES / "SOURCES.md").read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and line.split("|")[1].strip().endswith((".json", ".txt"))
+    }
+    assert rows == {p.name for p in SAMPLES.iterdir() if p.name != "SOURCES.md"}

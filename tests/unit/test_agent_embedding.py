@@ -15,18 +15,11 @@ import pytest
 
 import embed  # agent/embed.py (agent/ is on the test path)
 from container_manager.cfn import load_template
+from support.user_data import COMPUTE, user_data_text
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPUTE = ROOT / "infra" / "compute.yaml"
 WATCHDOG = ROOT / "infra" / "watchdog.yaml"
 USER_DATA_LIMIT = 16 * 1024  # EC2: user data, before base64 encoding
-
-
-def user_data_text() -> str:
-    data = load_template(COMPUTE)["Resources"]["LaunchTemplate"]["Properties"]["LaunchTemplateData"]
-    sub = data["UserData"]["Fn::Base64"]["Fn::Sub"]
-    assert isinstance(sub, str)
-    return sub
 
 
 def test_embedded_agent_equals_the_repository_file() -> None:

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from container_manager.cfn import load_template
 from container_manager.config import ConfigError, load_config, parse_config
-from container_manager.instance_types import INSTANCE_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,9 +124,9 @@ INVALID = [
     ({"Container": {"Ports": [{"TCP": "http"}]}}, "Container.Ports[0].TCP", ["'http'", "whole number"]),
     ({"Ec2": {"InstanceType": "t4g.small"}}, "Ec2.InstanceType", ["2 GiB", "t4g.medium"]),
     (
-        {"Ec2": {"InstanceType": "m6i.large"}},
+        {"Ec2": {"InstanceType": "mac2.metal"}},
         "Ec2.InstanceType",
-        ["m6i.large", "architecture", "instance_types.py"],
+        ["mac2.metal", "arm64_mac", "arm64 and x86_64"],
     ),
     (
         {"Ec2": {"InstanceType": "T4G-medium"}},
@@ -231,6 +229,7 @@ INVALID = [
     ({"Domain": None}, "Domain", ["missing", "ParentHostedZoneId"]),
     ({"Network": {"ExistingVpcId": "vpc-0123456789abcdef0"}}, "Network", ["ExistingSubnetIds", "together"]),
     ({"Logs": {"RetentionDays": 10}}, "Logs.RetentionDays", ["10", "14"]),
+    ({"Functions": {"ReservedConcurrency": 500}}, "Functions.ReservedConcurrency", ["500", "quota", "100"]),
     ({"Container": {"StopTimeoutSeconds": 300}}, "Container.StopTimeoutSeconds", ["300", "2-120"]),
 ]
 
@@ -298,20 +297,3 @@ def test_a_bad_file_name_is_reported_as_the_id() -> None:
     found = problems(MINIMAL, default_id="My Server")
     assert found[0].startswith("Id:")
     assert "rename the file or set Id" in found[0]
-
-
-# ---------------------------------------------------------------- one source for instance types
-
-
-def test_instance_table_agrees_with_the_compute_templates_mapping_and_allowed_values() -> None:
-    compute = load_template(ROOT / "infra" / "compute.yaml")
-    mapping = compute["Mappings"]["InstanceTypes"]
-    assert set(mapping) == set(INSTANCE_TYPES)
-    assert set(compute["Parameters"]["InstanceType"]["AllowedValues"]) == set(INSTANCE_TYPES)
-    for name, row in INSTANCE_TYPES.items():
-        assert (row.arch, row.memory_mib, row.reservation_mib, row.heap_mib) == (
-            mapping[name]["Arch"],
-            mapping[name]["MemoryMiB"],
-            mapping[name]["ReservationMiB"],
-            mapping[name]["HeapMiB"],
-        ), name

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from container_manager.rehearsal.iam import TemplateStatement, moto_copy, offline_denial
+from container_manager.rehearsal.iam import (
+    TemplateStatement,
+    arn_matches,
+    condition_holds,
+    moto_copy,
+    offline_denial,
+)
 
 ZONE = "arn:aws:route53:::hostedzone/Z050AE894324C2XQ7"
 GROUP = (
@@ -92,3 +98,14 @@ def test_moto_copy_widens_resources_and_renames_cloudwatch() -> None:
     copied = moto_copy([*STATEMENTS, metric])["Statement"]
     assert all(s["Resource"] == "*" and "Condition" not in s for s in copied)
     assert copied[-1]["Action"] == ["monitoring:PutMetricData"]
+
+
+def test_arn_conditions_match_each_arn_part_with_wildcards() -> None:
+    # IAM's ArnEquals/ArnLike: the six colon-separated parts compared one by one, * and ? within a part
+    rule = "arn:aws:events:us-east-1:123456789012:rule/container-manager-minecraft-Notice-1A2B"
+    context = {"aws:SourceArn": [rule]}
+    assert condition_holds({"ArnEquals": {"aws:SourceArn": [rule]}}, context)
+    assert condition_holds({"ArnLike": {"aws:SourceArn": "arn:aws:events:*:123456789012:rule/*"}}, context)
+    assert not condition_holds({"ArnLike": {"aws:SourceArn": "arn:aws:events:*:*:rule/other-*"}}, context)
+    assert not condition_holds({"ArnEquals": {"aws:SourceArn": [rule.upper()]}}, context)  # case-sensitive
+    assert not arn_matches("arn:aws:events:*", rule)  # not six parts: never a match

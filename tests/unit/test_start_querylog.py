@@ -19,7 +19,7 @@ from start_system.querylog import (
     scan,
 )
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "aws-events"
+SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-events"  # AWS's own, see its SOURCES.md
 SERVER = "minecraft.example.com"
 
 
@@ -35,11 +35,10 @@ def test_parses_every_documented_field() -> None:
     assert line.edns_client_subnet is None
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="shared AWS samples not beside the repo")
 def test_all_documented_example_lines_parse() -> None:
     lines = [
-        *(SHARED / "route53_query_log_lines.txt").read_text().splitlines(),
-        *(SHARED / "route53_query_log_lines_2021_with_edge_codes.txt").read_text().splitlines(),
+        *(SAMPLES / "route53_query_log_lines.txt").read_text().splitlines(),
+        *(SAMPLES / "route53_query_log_lines_2021_with_edge_codes.txt").read_text().splitlines(),
     ]
     parsed = [parse_line(line) for line in lines if line.strip()]
     assert len(parsed) == 10
@@ -111,9 +110,7 @@ def test_extra_start_types_are_honoured() -> None:
 
 
 def test_decodes_the_published_lambda_sample() -> None:
-    sample = SHARED / "cloudwatch_logs_lambda_event_sample.json"
-    if not sample.exists():
-        pytest.skip("shared AWS samples not beside the repo")
+    sample = SAMPLES / "cloudwatch_logs_lambda_event_sample.json"
     batch = decode_payload(json.loads(sample.read_text()))
     assert batch.message_type == "DATA_MESSAGE"
     assert len(batch.log_events) >= 1

@@ -12,8 +12,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from container_manager.rehearsal.rehearsal_timeline import start_waterfall
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
-from container_manager.rehearsal.scenarios import DRAIN_SCENARIOS, WATCHDOG_SCENARIOS
+from container_manager.rehearsal.scenarios import DRAIN_SCENARIOS, LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
+from container_manager.rehearsal.world import NEW_ACCOUNT_CONCURRENCY
+from container_manager.waterfall import render
 
 # The watchdog's scenarios (docs/watchdog.md) need a UDP game: a second world, rendered from this example.
 WATCHDOG_EXAMPLE = REPO / "examples" / "factorio.yaml"
@@ -33,6 +36,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="with --templates")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--concurrency-quota",
+        type=int,
+        default=NEW_ACCOUNT_CONCURRENCY,
+        metavar="N",
+        help="the account's Lambda concurrency quota per region (default %(default)s, a new account's)",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="cm-rehearsal-") as scratch:
         if args.templates:
@@ -40,14 +50,23 @@ def main(argv: list[str] | None = None) -> int:
             source = Source.directory(args.templates.resolve(), params)
         else:
             source = Source.rendered(Path(scratch), args.config.resolve())
-        reports = [rehearse(source, out=None if args.quiet else sys.stdout)]
+        out = None if args.quiet else sys.stdout
+        quota = args.concurrency_quota
+        reports = [rehearse(source, out=out, concurrency_quota=quota)]
         if not args.templates:
             watchdog = Source.rendered(Path(scratch) / "watchdog", WATCHDOG_EXAMPLE)
-            out = None if args.quiet else sys.stdout
-            reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS))
+            reports.append(rehearse(watchdog, out=out, scenarios=WATCHDOG_SCENARIOS, concurrency_quota=quota))
+            # Terminating instances, stack delete included: a world of their own (L2 deletes the stack).
+            lifecycle = Source.rendered(Path(scratch) / "lifecycle", args.config.resolve())
+            reports.append(
+                rehearse(lifecycle, out=out, scenarios=LIFECYCLE_SCENARIOS, concurrency_quota=quota)
+            )
             # Knocks during a drain and terminations outside the hook: a fresh world of the bundled example.
             drain = Source.rendered(Path(scratch) / "drain", args.config.resolve())
-            reports.append(rehearse(drain, out=out, scenarios=DRAIN_SCENARIOS))
+            reports.append(rehearse(drain, out=out, scenarios=DRAIN_SCENARIOS, concurrency_quota=quota))
+    start = start_waterfall(reports[0].timeline)
+    if start is not None:  # scenario 3's start in `cm timeline`'s format, so a real one looks familiar
+        print("\n" + render(start))
     for report in reports:
         print("\n" + report.timeline.summary())
         if report.deploy_error:

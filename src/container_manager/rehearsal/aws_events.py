@@ -1,9 +1,9 @@
 """Build AWS events in their documented shapes, with realistic values, for pattern and filter tests.
 
-Shapes follow the AWS samples collected in ``/work/shared/aws-events/`` (see its SOURCES.md), with their
-placeholders (``yyyy-mm-ddThh:mm:ssZ``, ``auto-scaling-group-arn``, ...) replaced by real-looking values, so the
-the rehearsal and the tests run from a fresh clone without that folder. ``tests/templates/test_template_event_shapes.py`` checks,
-where the folder exists, that every builder here keeps the documented keys.
+Shapes follow AWS's published samples (``tests/fixtures/aws-events/``, each file's origin in its SOURCES.md),
+with their placeholders (``yyyy-mm-ddThh:mm:ssZ``, ``auto-scaling-group-arn``, ...) replaced by real-looking
+values, so the rehearsal needs no sample file. ``tests/templates/test_template_event_shapes.py`` checks that
+every builder here keeps the documented keys.
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from container_manager.names import stack_name
+
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
-GROUP_NAME = "container-manager-minecraft"
-CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/container-manager-minecraft"
+GROUP_NAME = stack_name("minecraft")  # the template names the group and the cluster after the stack
+CLUSTER_ARN = f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{GROUP_NAME}"
 INSTANCE_ID = "i-0c3f6d8a2b9e41f57"
 TIME = "2026-11-20T19:42:31Z"
 

@@ -6,33 +6,42 @@ marked "simulated".
 * ``SubscriptionFilters`` - CloudWatch Logs applies each subscription's ``FilterPattern`` (``matching.
   filter_pattern``) and invokes its function with the documented ``awslogs`` payload.
 * ``EventBus`` - EventBridge matches each event against every deployed rule's pattern (``matching.
-  event_pattern``) and delivers to the rule's targets (Lambda, SNS with the rule's input transformer).
+  event_pattern``) and delivers to the rule's targets (Lambda, SNS with the rule's input transformer, a state
+  machine run by ``stepfunctions``).
 * ``AutoScaling`` - the group's instance lifecycle over time: Pending -> InService ("EC2 Instance Launch
-  Successful"), scale-in through the template's termination lifecycle hooks (Terminating:Wait, "EC2
-  Instance-terminate Lifecycle Action"), then terminated ("EC2 Instance Terminate Successful"); group metrics
-  listed in the template's ``MetricsCollection``.
-* ``Ecs`` - the DAEMON service's task on each instance ("ECS Task State Change": RUNNING, STOPPED on drain or on
-  a crash, restarted by the scheduler).
+  Successful"), scale-in through the template's termination lifecycle hooks (Terminating:Wait, one "EC2
+  Instance-terminate Lifecycle Action" per hook, until each action is completed or times out: ``lifecycle``),
+  then terminated ("EC2 Instance Terminate Successful"); group metrics listed in the template's
+  ``MetricsCollection``.
+* ``Ecs`` - the container instances of the cluster and the DAEMON service's task on each ("ECS Task State
+  Change": RUNNING, STOPPED on drain or on a crash, restarted by the scheduler); managed draining completes its
+  hook for registered instances while the capacity provider exists.
 * ``Traffic`` - the metrics AWS publishes for a running server: EC2 ``NetworkIn`` per group (when the launch
   template enables detailed monitoring) and EFS ``DataReadIOBytes``.
 * ``ActivityAgent`` (agent.py) - the launch template's activity agent, its player count per minute.
 * ``CloudWatch`` - the alarms of the templates evaluated once a minute (``alarms``) over moto's stored
-  datapoints; on a state change their actions run: a scaling policy is executed in moto, an SNS topic gets the
-  notification.
+  datapoints, each visible only after an ingestion delay; on a state change their actions run (a Lambda function
+  is invoked with the documented alarm payload if its resource policy allows the alarm, an SNS topic gets the
+  notification), and an Auto Scaling policy is executed again every minute the alarm stays in ALARM.
 """
 
 from __future__ import annotations
 
 import bisect
 import contextlib
+import ipaddress
 import itertools
 import json
+import random
 import re
+import zlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from container_manager import awslogs
 from container_manager.matching.event_pattern import EventPattern
@@ -41,15 +50,28 @@ from container_manager.rehearsal import aws_events
 from container_manager.rehearsal.agent import ActivityAgent
 from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
 from container_manager.rehearsal.lambdas import Invocation, LambdaService
+from container_manager.rehearsal.lifecycle import LifecycleActions
 from container_manager.rehearsal.occupancy import Occupancy
-from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION, GroupSpec, Rule, World, ZoneSpec
+from container_manager.rehearsal.stepfunctions import StepFunctions
+from container_manager.rehearsal.world import (
+    ACCOUNT,
+    EDGE_REGION,
+    AlarmSpec,
+    FunctionSpec,
+    GroupSpec,
+    Rule,
+    ServiceSpec,
+    World,
+    ZoneSpec,
+)
+from container_manager.selftest import randomise_case
 
 # Simulated durations (seconds): how long AWS takes, from documentation and experience, not from the templates.
 BOOT_SECONDS = 95  # ECS-optimized AMI: instance running and agent registered
 TASK_START_SECONDS = 40  # image pull (prefer-cached) and container start
 TASK_RESTART_SECONDS = 10  # the service scheduler places a replacement task
 DRAIN_NOTICE_SECONDS = 15  # ECS sees the termination hook and sets the container instance DRAINING
-DRAIN_SECONDS = 60  # managed draining: task stopped (StopTimeout), hook completed
+DRAIN_SECONDS = 60  # managed draining: task stopped (StopTimeout), ECS completes the hook
 
 
 def iso(moment: datetime) -> str:
@@ -112,14 +134,30 @@ class SubscriptionFilters:
         return invoked
 
 
+# Resolvers that randomise the letter case of the names they send to authoritative servers (DNS 0x20): Google
+# Public DNS does so for almost all UDP queries since 2023 ("Security benefits: randomize case of query names",
+# https://developers.google.com/speed/public-dns/docs/security#randomize_case). Its egress ranges, from the list
+# it publishes (https://www.gstatic.com/ipranges/publicdns.json), include these.
+DNS_0X20_RESOLVERS = tuple(
+    ipaddress.ip_network(n) for n in ("172.253.0.0/16", "74.125.0.0/16", "2404:6800:4000::/48")
+)
+GOOGLE_PUBLIC_DNS_EGRESS = "172.253.206.35"  # a resolver address of that list, for scenarios
+
+
 class Route53QueryLog:
-    """Route 53 (public zones) logs each query it answers to the zone's query-logging log group."""
+    """Route 53 (public zones) logs each query it answers to the zone's query-logging log group.
+
+    The name is logged as the resolver sent it. Route 53's query-logging docs ("Public DNS query logging",
+    Route 53 Developer Guide) do not say whether a 0x20-randomised name keeps its case in the log; the worst case
+    they allow is that it does, so that is what is written here for queries from ``DNS_0X20_RESOLVERS``."""
 
     EDGES = ("IAD12", "FRA6", "LHR61", "NRT57")
 
     def __init__(self, world: World, filters: SubscriptionFilters) -> None:
         self.world = world
         self.filters = filters
+        self.lines: list[str] = []  # every line written, for the scenarios' checks
+        self._case = random.Random(0x20)  # noqa: S311 - letter case of a simulated query, not a secret
 
     def zone_for(self, name: str) -> ZoneSpec | None:
         name = name.rstrip(".").lower()
@@ -127,12 +165,14 @@ class Route53QueryLog:
         return max(owners, key=lambda z: len(z.name), default=None)
 
     def query(self, name: str, qtype: str, resolver_ip: str) -> list[Invocation]:
+        if any(ipaddress.ip_address(resolver_ip) in net for net in DNS_0X20_RESOLVERS):
+            name = randomise_case(name, self._case)
         zone = self.zone_for(name)
         if zone is None:
             self.world.timeline.simulated("route53", f"{name} {qtype}: no zone of this deployment answers")
             return []
         exists = any(
-            r["Name"].rstrip(".") == name.rstrip(".")
+            r["Name"].rstrip(".").lower() == name.rstrip(".").lower()  # DNS names match case-insensitively
             for r in self.world.client("route53", EDGE_REGION).list_resource_record_sets(
                 HostedZoneId=zone.id
             )["ResourceRecordSets"]
@@ -161,6 +201,7 @@ class Route53QueryLog:
             logStreamName=stream,
             logEvents=[{"timestamp": int(self.world.clock.now.timestamp() * 1000), "message": line}],
         )
+        self.lines.append(line)
         self.world.timeline.simulated("route53 query log", line)
         return self.filters.deliver(EDGE_REGION, zone.query_log_group, stream, line)
 
@@ -183,6 +224,7 @@ class EventBus:
         self.notifications: list[Notification] = []
         self.delivered: list[tuple[str, dict[str, Any]]] = []  # (rule name, event)
         self._compiled: dict[int, EventPattern] = {}
+        self.stepfunctions: StepFunctions | None = None
 
     def _pattern(self, rule: Rule) -> EventPattern:
         key = id(rule)
@@ -225,6 +267,8 @@ class EventBus:
             for target in rule.targets:
                 if target.function is not None:
                     self.lambdas.invoke(target.function, event, f"rule {rule.name}")
+                elif target.arn in self.world.state_machines and self.stepfunctions is not None:
+                    self.stepfunctions.start_from_rule(target, event, f"rule {rule.name}")
                 elif target.arn in self.world.topics:
                     message = self._transform(event, target.input_paths, target.input_template)
                     self.publish(target.arn, message, f"rule {rule.origin}")
@@ -258,6 +302,8 @@ class Tracked:
     phase: str  # Pending | InService | Terminating:Wait | Terminated
     launched_at: datetime
     ip: str | None = None
+    terminating_at: datetime | None = None
+    terminated_at: datetime | None = None  # billed from launched_at to here
 
 
 class AutoScaling:
@@ -270,6 +316,7 @@ class AutoScaling:
         self.ecs = ecs
         self.instances: dict[str, Tracked] = {}
         self.scale_ins: list[tuple[datetime, str]] = []  # (when, group): capacity went to 0 with instances
+        self.lifecycle = LifecycleActions(world)
         # Instances alive per group name, and per EFS file system the instances that mount it (occupancy.py).
         self.occupancy = Occupancy()
 
@@ -340,6 +387,7 @@ class AutoScaling:
     def _scale_in(self, tracked: Tracked) -> None:
         group = tracked.group
         self.scale_ins.append((self.world.clock.now, group.name))
+        tracked.terminating_at = self.world.clock.now
         self.ecs.instance_draining(tracked)
         if group.termination_hooks:
             tracked.phase = "Terminating:Wait"
@@ -349,10 +397,8 @@ class AutoScaling:
                 f"{group.name}: {tracked.instance_id} Terminating:Wait (lifecycle hook "
                 f"{', '.join(group.termination_hooks)})",
             )
-            self._emit(tracked, "EC2 Instance-terminate Lifecycle Action")
-            self.world.clock.after(
-                DRAIN_SECONDS, lambda: self._terminated(tracked), f"{tracked.instance_id} gone"
-            )
+            for action in self.lifecycle.begin(group, tracked.instance_id, lambda: self._terminated(tracked)):
+                self._emit(tracked, "EC2 Instance-terminate Lifecycle Action", action.hook.name, action.token)
         else:
             self.world.timeline.simulated(
                 "autoscaling",
@@ -362,6 +408,7 @@ class AutoScaling:
 
     def _terminated(self, tracked: Tracked) -> None:
         tracked.phase = "Terminated"
+        tracked.terminated_at = self.world.clock.now
         moto_group = self._moto_group(tracked.group)
         moto_group.instance_states = [
             s for s in moto_group.instance_states if s.instance.id != tracked.instance_id
@@ -386,7 +433,9 @@ class AutoScaling:
         self.ecs.tasks.pop(tracked.instance_id, None)
         self._terminated(tracked)
 
-    def _emit(self, tracked: Tracked, detail_type: str) -> None:
+    def _emit(
+        self, tracked: Tracked, detail_type: str, hook: str | None = None, token: str | None = None
+    ) -> None:
         if detail_type == "EC2 Instance Terminate Successful":
             self.occupancy.leave(tracked.instance_id, self.world.clock.now)  # EC2 terminated it: mounts gone
         event = aws_events.asg_event(
@@ -401,6 +450,8 @@ class AutoScaling:
         event["resources"] = [
             tracked.group.arn if r.startswith("arn:aws:autoscaling") else r for r in event["resources"]
         ]
+        if hook is not None:  # a lifecycle action: its hook and token
+            event["detail"].update(LifecycleHookName=hook, LifecycleActionToken=token)
         self.bus.put(tracked.group.region, event)
 
     def publish_group_metrics(self) -> None:
@@ -434,7 +485,9 @@ class Ecs:
         self.world = world
         self.bus = bus
         self.tasks: dict[str, Task] = {}  # instance id -> current task
+        self.registered: set[str] = set()  # instances whose agent joined the service's cluster
         self.draining: set[str] = set()  # container instances ECS has set DRAINING
+        self.mount_failures: int = 0  # how many upcoming instances cannot mount their volumes
         self.crash_next: int = 0  # how many upcoming task starts crash at once (a crash loop)
         self.crash_exit_code: int = 1
 
@@ -442,11 +495,24 @@ class Ecs:
         return any(s.scheduling == "DAEMON" for s in self.world.services)
 
     def instance_joined(self, instance: Tracked) -> None:
+        if self.mount_failures > 0:
+            # infra/compute.yaml's user data: a volume that cannot be mounted makes the agent join
+            # "<cluster>-volumes-not-mounted" instead, so the game never starts on an empty directory.
+            self.mount_failures -= 1
+            self.world.timeline.simulated(
+                "ecs",
+                f"{instance.instance_id}: volumes not mounted, its agent joins another cluster: "
+                "not a container instance of the service's cluster",
+            )
+            return
+        self.registered.add(instance.instance_id)
         if self._daemon():
             self.world.clock.after(TASK_START_SECONDS, lambda: self._start(instance), "task start")
 
     def _start(self, instance: Tracked) -> None:
         if instance.phase not in ("InService", "Terminating:Wait") or instance.instance_id in self.draining:
+            return
+        if not self._daemon():  # the service was deleted meanwhile
             return
         task = Task(f"{next(_ids):032x}"[-32:], instance, "RUNNING")
         self.tasks[instance.instance_id] = task
@@ -480,7 +546,15 @@ class Ecs:
 
     def instance_draining(self, instance: Tracked) -> None:
         """Managed draining: ECS notices the hook, sets the instance DRAINING, stops its task (SIGTERM, the
-        world saves, exit 0)."""
+        world saves, exit 0), then completes its hook. ECS drains only what it knows: a container instance of
+        the cluster, while the capacity provider that installed the hook exists ("Safely stop Amazon ECS
+        workloads running on EC2 instances",
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/managed-instance-draining.html)."""
+        if instance.instance_id not in self.registered:
+            self.world.timeline.simulated(
+                "ecs", f"{instance.instance_id} is no container instance of the cluster: nothing drains it"
+            )
+            return
 
         def drain() -> None:
             self.draining.add(instance.instance_id)
@@ -490,6 +564,34 @@ class Ecs:
                 self._emit(task, "service_scheduler_scale_in", (0,))
 
         self.world.clock.after(DRAIN_NOTICE_SECONDS, drain, "instance draining")
+        self.world.clock.after(DRAIN_SECONDS, lambda: self._drained(instance), "instance drained")
+
+    def _drained(self, instance: Tracked) -> None:
+        group = instance.group
+        for hook in group.hooks.values():
+            provider = hook.managed_by
+            if provider is None:
+                continue
+            if self.world.capacity_providers.get(provider) != group.name:
+                self.world.timeline.simulated(
+                    "ecs", f"capacity provider {provider} is gone: nobody completes {hook.name}"
+                )
+                continue
+            with contextlib.suppress(ClientError):  # no active action left: it ended another way
+                self.world.client("autoscaling", group.region).complete_lifecycle_action(
+                    AutoScalingGroupName=group.name,
+                    LifecycleHookName=hook.name,
+                    InstanceId=instance.instance_id,
+                    LifecycleActionResult="CONTINUE",
+                )
+
+    def service_deleted(self, service: ServiceSpec) -> None:
+        """DeleteService: the scheduler stops the service's tasks (SIGTERM, the world saves) and places no more."""
+        for task in self.tasks.values():
+            if task.status == "RUNNING":
+                task.status = "STOPPED"
+                self._emit(task, "service_scheduler_scale_in", (0,))
+        self.world.services.remove(service)
 
     def _emit(self, task: Task, kind: str, exit_codes: tuple[int | None, ...]) -> None:
         service = next(s for s in self.world.services)
@@ -559,16 +661,35 @@ class Traffic:
 
 
 class MetricStore:
-    """moto's stored datapoints, indexed by metric identity for the alarm evaluator."""
+    """moto's stored datapoints, indexed by metric identity for the alarm evaluator, each visible to alarms only
+    after CloudWatch's ingestion delay.
+
+    The delay: AWS documents none as a bound, only that datapoints can take time to become available and that
+    alarms evaluate the latest complete periods ("Evaluating an alarm", CloudWatch User Guide,
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation.html). The rehearsal plays
+    1-3 minutes per datapoint (spread deterministically), and ``forced_delay`` lets a scenario play the slowest
+    case for what is put from then on."""
+
+    DELAY_SECONDS = (60, 180)
 
     def __init__(self, regions: Sequence[str]) -> None:
         self.regions = list(regions)
+        self.forced_delay: float | None = None
         self._seen: dict[str, int] = defaultdict(int)
         self._index: dict[MetricKey, list[Datapoint]] = defaultdict(list)
+        self._arriving: list[tuple[float, int, MetricKey, Datapoint]] = []  # (visible at, order, key, point)
+        self._order = itertools.count()
 
-    def refresh(self) -> None:
+    def delay(self, key: MetricKey, stamp: float) -> float:
+        if self.forced_delay is not None:
+            return self.forced_delay
+        low, high = self.DELAY_SECONDS
+        return low + zlib.crc32(f"{key}@{stamp}".encode()) % (high - low + 1)
+
+    def refresh(self, now: datetime | None = None) -> None:
         from moto.cloudwatch.models import cloudwatch_backends
 
+        arrived = (now or datetime.now(UTC)).timestamp()
         for region in self.regions:
             data = cloudwatch_backends[ACCOUNT][region].metric_data
             for datum in data[self._seen[region] :]:
@@ -582,10 +703,17 @@ class MetricStore:
                 stamp = datum.timestamp
                 if stamp.tzinfo is None:
                     stamp = stamp.replace(tzinfo=UTC)
-                points = self._index[key]
                 point = Datapoint(stamp.timestamp(), float(datum.value), datum.unit)
-                bisect.insort(points, point, key=lambda p: p.timestamp)
+                visible = arrived + self.delay(key, point.timestamp)
+                bisect.insort(self._arriving, (visible, next(self._order), key, point))
             self._seen[region] = len(data)
+        if now is None:  # no clock: everything is visible (unit tests of the store)
+            due, self._arriving = self._arriving, []
+        else:
+            cut = bisect.bisect_right(self._arriving, (arrived, float("inf")), key=lambda a: (a[0], a[1]))
+            due, self._arriving = self._arriving[:cut], self._arriving[cut:]
+        for _, _, key, point in due:
+            bisect.insort(self._index[key], point, key=lambda p: p.timestamp)
 
     def datapoints(self, key: MetricKey, start: float, end: float) -> Sequence[Datapoint]:
         points = self._index.get(key, [])
@@ -600,44 +728,109 @@ class AlarmAction:
     alarm: str
     state: str
     target: str
+    repeated: bool = False  # an Auto Scaling action run again while the alarm stays in ALARM
+
+
+# Lambda alarm actions: the principal a function's resource policy must name ("Lambda alarm actions",
+# https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-actions-Lambda.html).
+ALARM_PRINCIPAL = "lambda.alarms.cloudwatch.amazonaws.com"
+
+
+def cloudwatch_time(moment: datetime) -> str:
+    """The alarm payload's timestamp format, e.g. ``2023-08-04T12:36:15.490+0000``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
 class CloudWatch:
-    def __init__(self, world: World, bus: EventBus, store: MetricStore) -> None:
+    """Alarm evaluation once a minute, and the alarm actions as CloudWatch runs them ("Alarm actions",
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-actions.html): "Except for Auto Scaling
+    actions, the actions happen only on state transitions"; an Auto Scaling action is invoked again every minute
+    the alarm remains in ALARM."""
+
+    def __init__(self, world: World, bus: EventBus, store: MetricStore, lambdas: LambdaService) -> None:
         self.world = world
         self.bus = bus
         self.store = store
+        self.lambdas = lambdas
         self.evaluators = {a.logical: AlarmEvaluator(a.definition) for a in world.alarms}
         self.actions: list[AlarmAction] = []
 
     def evaluate(self) -> None:
-        self.store.refresh()
+        self.store.refresh(self.world.clock.now)
         for spec in self.world.alarms:
             evaluator = self.evaluators[spec.logical]
+            previous = evaluator.state
             result = evaluator.evaluate(self.store, self.world.clock.now)
-            if not result.changed:
-                continue
-            self.world.timeline.simulated(
-                "cloudwatch alarm",
-                f"{spec.definition.name} -> {result.state}: {result.describe(spec.definition)}",
-            )
-            for target in result.actions:
-                self._act(spec.definition.name, result.state, target)
+            if result.changed:
+                self.world.timeline.simulated(
+                    "cloudwatch alarm",
+                    f"{spec.definition.name} -> {result.state}: {result.describe(spec.definition)}",
+                )
+                for target in result.actions:
+                    self._act(spec, result.state, previous, target, result.describe(spec.definition))
+            elif result.state == "ALARM":
+                for target in spec.definition.alarm_actions:
+                    if target in self.world.policies:
+                        self._act(spec, result.state, previous, target, "still in ALARM", repeated=True)
 
-    def _act(self, alarm: str, state: str, target: str) -> None:
-        self.actions.append(AlarmAction(self.world.clock.now, alarm, state, target))
+    def _act(
+        self,
+        spec: AlarmSpec,
+        state: str,
+        previous: str,
+        target: str,
+        reason: str,
+        repeated: bool = False,
+    ) -> None:
+        alarm = spec.definition.name
+        self.actions.append(AlarmAction(self.world.clock.now, alarm, state, target, repeated))
+        function = next((f for f in self.world.functions.values() if f.arn == target), None)
         if target in self.world.policies:
             group, policy, region = self.world.policies[target]
-            self.world.timeline.simulated("cloudwatch alarm", f"{alarm} executes scaling policy {policy}")
+            again = " again (Auto Scaling actions repeat while in ALARM)" if repeated else ""
+            self.world.timeline.simulated(
+                "cloudwatch alarm", f"{alarm} executes scaling policy {policy}{again}"
+            )
             self.world.client("autoscaling", region).execute_policy(
                 AutoScalingGroupName=group, PolicyName=policy, HonorCooldown=False
             )
         elif target in self.world.topics:
             self.bus.publish(target, f"ALARM: {alarm} is now {state}", f"alarm {alarm}")
+        elif function is not None:
+            self._invoke(spec, function, state, previous, reason)
         else:
             self.world.timeline.simulated(
                 "cloudwatch alarm", f"{alarm}: action target {target} is not deployed"
             )
+
+    def _invoke(
+        self, spec: AlarmSpec, function: FunctionSpec, state: str, previous: str, reason: str
+    ) -> None:
+        alarm = spec.definition.name
+        arn = f"arn:aws:cloudwatch:{spec.region}:{ACCOUNT}:alarm:{alarm}"
+        if not any(p.allows(function, ALARM_PRINCIPAL, arn) for p in self.world.lambda_permissions):
+            # No resource policy lets the alarm in: CloudWatch's invocation is denied and nothing runs.
+            self.world.timeline.simulated(
+                "cloudwatch alarm",
+                f"{alarm}: invoking {function.short} DENIED - no permission for {ALARM_PRINCIPAL} from {arn}",
+            )
+            return
+        stamp = cloudwatch_time(self.world.clock.now)
+        payload = {
+            "source": "aws.cloudwatch",
+            "alarmArn": arn,
+            "accountId": ACCOUNT,
+            "time": stamp,
+            "region": spec.region,
+            "alarmData": {
+                "alarmName": alarm,
+                "state": {"value": state, "reason": reason, "timestamp": stamp},
+                "previousState": {"value": previous, "reason": "", "timestamp": stamp},
+                "configuration": {"description": "", "metrics": []},
+            },
+        }
+        self.world.timeline.simulated("cloudwatch alarm", f"{alarm} invokes {function.short} (Lambda action)")
+        self.lambdas.invoke(function, payload, f"alarm {alarm}")
 
     def alerts(self, since: datetime | None = None) -> list[AlarmAction]:
         return [a for a in self.actions if a.target in self.world.topics and (since is None or a.at >= since)]
@@ -658,6 +851,7 @@ class Cloud:
     cloudwatch: CloudWatch
     ticks: int = field(default=0)
     agent: ActivityAgent | None = None  # the user data's activity agent on each instance (agent.py)
+    stepfunctions: StepFunctions | None = None  # the state machines' executions (stepfunctions.py)
 
     @classmethod
     def build(cls, world: World) -> Cloud:
@@ -678,10 +872,11 @@ class Cloud:
             ecs=ecs,
             autoscaling=autoscaling,
             traffic=Traffic(world, autoscaling),
-            cloudwatch=CloudWatch(world, bus, MetricStore(regions)),
+            cloudwatch=CloudWatch(world, bus, MetricStore(regions), lambdas),
         )
         lambdas._on_invoked = cloud._after_invocation
         cloud.agent = ActivityAgent(world, autoscaling)
+        cloud.stepfunctions = bus.stepfunctions = StepFunctions(world)
         return cloud
 
     def _after_invocation(self, invocation: Invocation) -> None:

@@ -44,8 +44,8 @@ from container_manager.rehearsal.templates import strip_no_value
 
 # IAM action prefix -> the prefix moto checks (its request's SigV4 signing name), where they differ.
 MOTO_ACTION_PREFIX = {"cloudwatch": "monitoring"}
-# botocore client service name -> IAM action prefix, where they differ (none of ours do; kept explicit).
-IAM_PREFIX_OF_CLIENT: dict[str, str] = {}
+# botocore client service name -> IAM action prefix, where they differ.
+IAM_PREFIX_OF_CLIENT: dict[str, str] = {"stepfunctions": "states"}
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -206,9 +206,19 @@ def request_context(service: str, operation: str, params: Mapping[str, Any]) -> 
     return {}
 
 
+def arn_matches(pattern: str, arn: str) -> bool:
+    """IAM's ArnEquals/ArnLike: each of the six colon-separated parts compared on its own, case-sensitive,
+    with ``*`` and ``?`` wildcards (IAM User Guide, "IAM JSON policy elements: Condition operators")."""
+    parts, wanted = arn.split(":", 5), pattern.split(":", 5)
+    return len(parts) == len(wanted) == 6 and all(
+        fnmatch.fnmatchcase(part, want) for part, want in zip(parts, wanted, strict=True)
+    )
+
+
 def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping[str, list[str]]) -> bool:
-    """IAM semantics for StringEquals (a single-valued key equal to one allowed value) and
-    ForAllValues:StringEquals (every request value among the allowed ones)."""
+    """IAM semantics for StringEquals (a single-valued key equal to one allowed value), ArnEquals/ArnLike
+    (a single-valued key matching one allowed ARN) and ForAllValues:StringEquals (every request value among the
+    allowed ones)."""
     for operator, tests in condition.items():
         for key, expected in tests.items():
             allowed = [str(v) for v in (expected if isinstance(expected, list) else [expected])]
@@ -216,6 +226,9 @@ def condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Mapping
             values = context[key]
             if operator == "StringEquals":
                 if len(values) != 1 or values[0] not in allowed:
+                    return False
+            elif operator in ("ArnEquals", "ArnLike"):
+                if len(values) != 1 or not any(arn_matches(a, values[0]) for a in allowed):
                     return False
             elif operator == "ForAllValues:StringEquals":
                 if any(v not in allowed for v in values):

@@ -211,7 +211,7 @@ class LambdaService:
                 environment(self._environment(spec, loaded.session)),
                 redirect_stdout(buffer),
                 iam.iam_enforced(),
-                self._offline_authorization(spec),
+                offline_authorization(self.world, spec.statements, spec.role_arn),
                 warnings.catch_warnings(),
             ):
                 warnings.simplefilter("ignore")  # Powertools warns when a failing run published no metric
@@ -223,56 +223,6 @@ class LambdaService:
         finally:
             self._restamp(spec.region, before)
         return Attempt(True, dict(result or {}), None, log_lines(buffer.getvalue()))
-
-    # ------------------------------------------------------------------------ what moto's IAM cannot judge
-    @contextmanager
-    def _offline_authorization(self, spec: FunctionSpec) -> Iterator[None]:
-        """Before each AWS call of the handler: the template's Conditions and Resources (moto checks only the
-        action). A call they do not allow fails as AWS fails it: AccessDenied, HTTP 403, nothing done."""
-        original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 - private, untyped
-
-        def authorize(client: Any, operation: str, params: dict[str, Any]) -> Any:
-            service = client.meta.service_model.service_name
-            arn = self._resource_arn(service, operation, params, client.meta.region_name)
-            denial = iam.offline_denial(spec.statements, service, operation, params, arn)
-            if denial is not None:
-                response: Any = {
-                    "Error": {"Code": "AccessDenied", "Message": f"{spec.role_arn}: {denial}"},
-                    "ResponseMetadata": {"HTTPStatusCode": 403},
-                }
-                raise ClientError(response, operation)
-            return original(client, operation, params)
-
-        with mock.patch.object(botocore.client.BaseClient, "_make_api_call", authorize):
-            yield
-
-    def _resource_arn(
-        self, service: str, operation: str, params: Mapping[str, Any], region: str
-    ) -> str | None:
-        """The ARN a call acts on, for the operations our handlers make (Describe*, PutMetricData: ``*``)."""
-        if operation.startswith(("Describe", "List", "Get")) or (service, operation) == (
-            "cloudwatch",
-            "PutMetricData",
-        ):
-            return "*"
-        if service == "autoscaling" and operation in (
-            "SetDesiredCapacity",
-            "CreateOrUpdateTags",
-            "DeleteTags",
-        ):
-            # The tag calls name their group as the Tags' ResourceId (one group per call here).
-            tagged = params.get("Tags") or [{}]
-            name = params.get("AutoScalingGroupName") or tagged[0].get("ResourceId")
-            group = self.world.groups.get(str(name))
-            uuid = "00000000-0000-4000-8000-000000000000"
-            return (
-                group.arn
-                if group
-                else f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:{uuid}:autoScalingGroupName/{name}"
-            )
-        if (service, operation) == ("route53", "ChangeResourceRecordSets"):
-            return f"arn:aws:route53:::hostedzone/{str(params['HostedZoneId']).split('/')[-1]}"
-        return None
 
     # --------------------------------------------------------------------------------- metrics, on the clock
     def _backend(self, region: str) -> Any:
@@ -308,6 +258,65 @@ class LambdaService:
                 }
             ],
         )
+
+
+# ------------------------------------------------------------------------------ what moto's IAM cannot judge
+@contextmanager
+def offline_authorization(
+    world: World, statements: list[iam.TemplateStatement], role_arn: str
+) -> Iterator[None]:
+    """Before each AWS call made inside the block (a handler's, a state machine task's): the template's Conditions
+    and Resources (moto checks only the action). A call they do not allow fails as AWS fails it: AccessDenied,
+    HTTP 403, nothing done."""
+    original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009 - private, untyped
+
+    def authorize(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        service = client.meta.service_model.service_name
+        arn = resource_arn(world, service, operation, params, client.meta.region_name)
+        denial = iam.offline_denial(statements, service, operation, params, arn)
+        if denial is not None:
+            response: Any = {
+                "Error": {"Code": "AccessDenied", "Message": f"{role_arn}: {denial}"},
+                "ResponseMetadata": {"HTTPStatusCode": 403},
+            }
+            raise ClientError(response, operation)
+        return original(client, operation, params)
+
+    with mock.patch.object(botocore.client.BaseClient, "_make_api_call", authorize):
+        yield
+
+
+def resource_arn(
+    world: World, service: str, operation: str, params: Mapping[str, Any], region: str
+) -> str | None:
+    """The ARN a call acts on, for the operations our handlers and state machines make (Describe*,
+    PutMetricData: ``*``)."""
+    if operation.startswith(("Describe", "List", "Get")) or (service, operation) == (
+        "cloudwatch",
+        "PutMetricData",
+    ):
+        return "*"
+    if service == "autoscaling" and operation in (
+        "SetDesiredCapacity",
+        "CompleteLifecycleAction",
+        "CreateOrUpdateTags",
+        "DeleteTags",
+    ):
+        # The tag calls name their group as the Tags' ResourceId (one group per call here).
+        tagged = params.get("Tags") or [{}]
+        name = params.get("AutoScalingGroupName") or tagged[0].get("ResourceId")
+        group = world.groups.get(str(name))
+        uuid = "00000000-0000-4000-8000-000000000000"
+        return (
+            group.arn
+            if group
+            else f"arn:aws:autoscaling:{region}:{ACCOUNT}:autoScalingGroup:{uuid}:autoScalingGroupName/{name}"
+        )
+    if (service, operation) == ("route53", "ChangeResourceRecordSets"):
+        return f"arn:aws:route53:::hostedzone/{str(params['HostedZoneId']).split('/')[-1]}"
+    if (service, operation) == ("stepfunctions", "StartExecution"):
+        return str(params["stateMachineArn"])
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -18,12 +18,14 @@ from unittest import mock
 import botocore.loaders
 from moto import mock_aws
 
+from container_manager import names
 from container_manager.rehearsal.aws_parts import Cloud
 from container_manager.rehearsal.clock import SimClock
+from container_manager.rehearsal.lifecycle import completion_api
 from container_manager.rehearsal.scenarios import SCENARIOS, Driver, Scenario, run_scenarios
 from container_manager.rehearsal.templates import TemplateSet
 from container_manager.rehearsal.timeline import Timeline
-from container_manager.rehearsal.world import EDGE_REGION, DeployError, World
+from container_manager.rehearsal.world import EDGE_REGION, NEW_ACCOUNT_CONCURRENCY, DeployError, World
 
 REPO = Path(__file__).resolve().parents[3]
 FUNCTIONS = REPO / "functions"
@@ -47,10 +49,14 @@ class Source:
 
     @classmethod
     def rendered(cls, out_dir: Path, config: Path = EXAMPLE) -> Source:
-        """``cm render`` of ``config`` into ``out_dir`` (the bundled example by default)."""
-        from container_manager.render import render_to
+        """What ``cm deploy`` renders for ``config`` into ``out_dir`` (the bundled example by default): the
+        same ``render_for_deploy``, so the instance type's architecture and memory come from (moto's)
+        DescribeInstanceTypes, as they come from AWS's at deploy time."""
+        from container_manager.aws import Aws
+        from container_manager.deploy import render_for_deploy
 
-        result = render_to(config, out_dir)
+        with sandbox(FUNCTIONS):
+            result = render_for_deploy(config, out_dir, Aws.for_command())
         return cls.of_render(result.root_template, result.deployments, f"cm render {config.name}")
 
     @classmethod
@@ -65,21 +71,8 @@ class Source:
     def directory(cls, root: Path, parameters: Mapping[str, str] | None = None) -> Source:
         """A root template (and its infra/) deployed as one stack in us-east-1."""
         params = dict(parameters or {})
-        name = f"container-manager-{params.get('ContainerId', 'minecraft')}"
+        name = names.stack_name(params.get("ContainerId", "minecraft"))
         return cls(str(root), (StackPlan("all", TemplateSet(root, params), EDGE_REGION, name),))
-
-    def moved_to(self, directory: Path) -> Source:
-        """The same plan, reading the templates from a copy in ``directory`` (for mutation tests)."""
-        stacks = tuple(
-            StackPlan(
-                s.part,
-                TemplateSet(directory / s.templates.root.name, s.templates.parameters),
-                s.region,
-                s.stack_name,
-            )
-            for s in self.stacks
-        )
-        return Source(f"{self.description} (copy in {directory})", stacks)
 
     def effective_parameters(self) -> dict[str, str]:
         """The container stack's parameters, template defaults filled in."""
@@ -172,6 +165,7 @@ def sandbox(functions: Path) -> Iterator[None]:
             mock.patch.object(socket.socket, "connect", _loopback_only(socket.socket.connect)),
             mock.patch("botocore.session.create_loader", shared_loader),  # speed only: parse models once
             mock_aws(),
+            completion_api(),  # CompleteLifecycleAction, which moto lacks (lifecycle.py)
         ):
             yield
     finally:
@@ -187,15 +181,17 @@ def rehearse(
     scenarios: Sequence[Scenario] = SCENARIOS,
     functions: Path = FUNCTIONS,
     on_finish: Callable[[Report], None] | None = None,
+    concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY,
 ) -> Report:
     """Deploy ``source`` into moto and play ``scenarios``. ``on_finish`` runs while moto still holds the state
-    (tests read the final state of every resource there)."""
+    (tests read the final state of every resource there). ``concurrency_quota``: the account's Lambda quota
+    per region (a new account's by default)."""
     started = time.perf_counter()
     clock = SimClock()
     timeline = Timeline(clock, out)
     report = Report(timeline, 0.0)
     with sandbox(functions):
-        world = World(clock, timeline)
+        world = World(clock, timeline, concurrency_quota)
         report.world = world
         timeline.heading(f"deploy ({source.description})")
         try:

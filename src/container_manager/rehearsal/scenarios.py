@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from container_manager.rehearsal.aws_parts import Cloud
+from container_manager.rehearsal.aws_parts import GOOGLE_PUBLIC_DNS_EGRESS, Cloud, Tracked
+from container_manager.rehearsal.deletion import StackDeletion, delete_stack, root_of
 from container_manager.rehearsal.lambdas import Invocation
 from container_manager.rehearsal.world import GroupSpec, World, ZoneSpec
 
@@ -72,15 +73,37 @@ class Release:
 
 
 @dataclass(frozen=True)
+class IngestionDelay:
+    """CloudWatch makes datapoints put from now on visible to alarms ``seconds`` late (``None``: the usual
+    1-3 minutes, ``aws_parts.MetricStore``)."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True)
 class Mark:
     """Remember now: the A record's value and the time, for ``record == marked`` and ``stopped_after_mark``."""
 
 
 @dataclass(frozen=True)
+class MountsFail:
+    """The next ``instances`` instances cannot mount their volumes: the user data makes the ECS agent join
+    another cluster, so ECS never knows them."""
+
+    instances: int = 1
+
+
+@dataclass(frozen=True)
+class DeleteStack:
+    """``sam delete``: CloudFormation deletes the stack that holds the server's group, nested stacks included."""
+
+
+@dataclass(frozen=True)
 class Expect:
-    """``what``: deployed | record | desired | invoked | last_outcome | alerts | alarm_entered |
-    stopped_after_mark | task | failed_invocations | outcome_seen (some invocation of ``function`` this scenario
-    had that action) | max_instances (of the group at once) | max_mounts (of one EFS world at once)."""
+    """``what``: deployed | record | desired | invoked | started | last_outcome | alerts | alarm_entered |
+    stopped_after_mark | no_stop_since_mark | task | logged_name_case | released | billed |
+    gone_after_delete | stack_deleted | outcome_seen (some invocation of ``function`` this scenario had that
+    action) | max_instances (of the group at once) | max_mounts (of one EFS world at once)."""
 
     what: str
     value: Any = None
@@ -109,7 +132,10 @@ Step = (
     | CrashLoop
     | Hold
     | Release
+    | IngestionDelay
     | Mark
+    | MountsFail
+    | DeleteStack
     | Expect
     | UntilDraining
     | TerminateOutsideHook
@@ -140,7 +166,9 @@ SCENARIOS: tuple[Scenario, ...] = (
             Resolve("x.{server}", who="bot", resolver_ip="198.51.100.7"),
             Resolve("{server}", "TXT", who="bot", resolver_ip="198.51.100.7"),
             Wait(1),
-            Expect("invoked", 0, function="start-system", label="start-system not invoked"),
+            # The filter forwards the sub-zone's A queries whatever the name (letter case, below); start-system's
+            # exact-name check ignores x.{server}. Names outside the sub-zone never reach its query log.
+            Expect("started", 0, function="start-system", label="no bot query starts the server"),
             Expect("desired", 0, label="server stays stopped"),
         ),
     ),
@@ -172,6 +200,22 @@ SCENARIOS: tuple[Scenario, ...] = (
             Expect("record", "placeholder", label="A record reset"),
             Expect("desired", 0, label="desired capacity 0"),
             Expect("invoked", 0, function="crash-loop-breaker", label="normal stop is not a crash"),
+        ),
+    ),
+    Scenario(
+        "4b a player behind Google Public DNS (0x20 case) knocks; the knock datapoint lands 3 min late",
+        (
+            IngestionDelay(180),  # the slowest ingestion played: the idle alarm sees the knock last
+            Resolve("{server}", resolver_ip=GOOGLE_PUBLIC_DNS_EGRESS),
+            Expect("logged_name_case", "mixed", label="the query log holds the name in 0x20 mixed case"),
+            Expect("last_outcome", "started", function="start-system", label="start-system starts it"),
+            IngestionDelay(None),
+            Mark(),
+            Wait(3),
+            Expect("record", "instance", label="A record = instance address"),
+            Wait("param:StartupGraceMinutes+-3"),
+            Expect("desired", 1, label="still up through the startup grace (a stale ALARM undoes nothing)"),
+            Expect("no_stop_since_mark", label="no scale-in since the knock"),
         ),
     ),
     Scenario(
@@ -256,7 +300,7 @@ WATCHDOG_SCENARIOS: tuple[Scenario, ...] = (
             Wait(3),
             Players(40_000, tcp=0, udp=6),
             AgentSilent(),
-            Wait(12),
+            Wait(15),  # 10 silent minutes, visible to the alarm after CloudWatch's 1-3 minute ingestion delay
             Expect("alerts", 1, alarm="AgentSilentAlarm", label="one agent-silent alert"),
             Wait(30),
             Expect("desired", 1, label="no stop while the traffic shows players"),
@@ -298,6 +342,7 @@ class Driver:
     mark_record: str | None = None
     began: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))  # this scenario's start
     names: dict[str, str] = field(default_factory=dict)
+    deletion: StackDeletion | None = None
 
     def __post_init__(self) -> None:
         container, domain = self.parameters["ContainerId"], self.parameters["DomainName"]
@@ -386,8 +431,25 @@ class Driver:
                 self.world.timeline.note("scenario", f'EventBridge will hold "{detail_type}"')
             case Release(detail_type):
                 self.cloud.bus.release(detail_type)
+            case IngestionDelay(seconds):
+                self.cloud.cloudwatch.store.forced_delay = seconds
+                self.world.timeline.note(
+                    "scenario",
+                    f"CloudWatch ingests datapoints {seconds:g} s late"
+                    if seconds is not None
+                    else "CloudWatch ingestion back to its usual delay",
+                )
             case Mark():
                 self.mark_time, self.mark_record = self.world.clock.now, self.record()
+            case MountsFail(instances):
+                self.cloud.ecs.mount_failures += instances
+                self.world.timeline.note(
+                    "scenario", f"the next {instances} instance(s) cannot mount the volumes"
+                )
+            case DeleteStack():
+                stack = root_of(self.world, self.group.name).name
+                self.world.timeline.note("operator", f"sam delete --stack-name {stack} (the server is up)")
+                self.deletion = delete_stack(self.cloud, stack)
             case UntilDraining(max_minutes):
                 self._until_draining(max_minutes)
             case TerminateOutsideHook():
@@ -420,6 +482,19 @@ class Driver:
             case "invoked":
                 count = len(self.invocations(e.function))
                 self.verdict(label, f"{e.function} invoked {count}x", count == int(value))
+            case "started":
+                count = sum(1 for i in self.invocations(e.function) if i.action == "started")
+                self.verdict(label, f"{e.function} started it {count}x", count == int(value))
+            case "logged_name_case":
+                line = self.cloud.route53.lines[-1] if self.cloud.route53.lines else ""
+                name = line.split()[3] if len(line.split()) > 3 else ""
+                mixed = name != name.lower() and name != name.upper()
+                self.verdict(label, f"logged {name or 'nothing'}", mixed == (value == "mixed"))
+            case "no_stop_since_mark":
+                stops = [
+                    w for w, g in self.cloud.autoscaling.scale_ins if self.mark_time and w >= self.mark_time
+                ]
+                self.verdict(label, f"{len(stops)} scale-in(s) since the mark", not stops)
             case "last_outcome":
                 found = self.invocations(e.function)
                 action = found[-1].action if found else "not invoked"
@@ -438,6 +513,8 @@ class Driver:
                 self.verdict(label, f"{name} entered ALARM {len(entered)}x", len(entered) == int(value))
             case "stopped_after_mark":
                 self.verdict(label, *self._stopped_after(float(value)))
+            case "released" | "billed" | "gone_after_delete" | "stack_deleted":
+                self.verdict(label, *self._lifecycle(e.what, value))
             case "task":
                 running = [
                     t
@@ -517,13 +594,121 @@ class Driver:
         # CloudWatch judges whole minutes: the stop comes within the minute after the last idle one.
         return f"stopped {delay:.1f} min after players left", minutes <= delay <= minutes + 1.5
 
+    # --------------------------------------------------------------- terminating instances (issue 9 item 4)
+    def release_bound_seconds(self) -> float:
+        """Every terminating instance is released within StopTimeoutSeconds + 2 minutes."""
+        return float(self.parameters["StopTimeoutSeconds"]) + 120
+
+    def _instances_since_start(self, field_name: str) -> list[Tracked]:
+        start = self.alerts_from
+        return [
+            t
+            for t in self.cloud.autoscaling.instances.values()
+            if getattr(t, field_name) is not None and start is not None and getattr(t, field_name) >= start
+        ]
+
+    def _lifecycle(self, what: str, value: Any) -> tuple[str, bool]:
+        now, bound = self.world.clock.now, self.release_bound_seconds()
+        if what == "released":
+            stopped = self._instances_since_start("terminating_at")
+            if not stopped:
+                return "no instance terminated in this scenario", False
+            parts, ok = [], True
+            for t in stopped:
+                assert t.terminating_at is not None
+                waited = ((t.terminated_at or now) - t.terminating_at).total_seconds()
+                state = "released" if t.terminated_at else f"still {t.phase}"
+                parts.append(f"{t.instance_id} {state} after {waited / 60:.1f} min in Terminating")
+                ok = ok and t.terminated_at is not None and waited <= bound
+            return f"{'; '.join(parts)} (bound {bound / 60:.0f} min)", ok
+        if what == "billed":
+            launched = self._instances_since_start("launched_at")
+            if not launched:
+                return "no instance launched in this scenario", False
+            billed = [((t.terminated_at or now) - t.launched_at).total_seconds() / 60 for t in launched]
+            parts = [
+                f"{t.instance_id} {b:.1f} min{'' if t.terminated_at else ' so far, ' + t.phase}"
+                for t, b in zip(launched, billed, strict=True)
+            ]
+            ok = all(t.terminated_at is not None for t in launched) and max(billed) <= float(value)
+            return f"{'; '.join(parts)} (at most {float(value):g})", ok
+        deletion = self.deletion
+        if deletion is None or deletion.started is None:
+            return "no DeleteStack before this expectation", False
+        if what == "gone_after_delete":
+            started = deletion.started
+            up = [
+                t
+                for t in self.cloud.autoscaling.instances.values()
+                if t.launched_at <= started and (t.terminated_at is None or t.terminated_at >= started)
+            ]
+            if not up:
+                return "no instance was up at the delete", False
+            parts, ok = [], True
+            for t in up:
+                after = ((t.terminated_at or now) - started).total_seconds()
+                state = "terminated" if t.terminated_at else f"still {t.phase}"
+                parts.append(f"{t.instance_id} {state} {after / 60:.1f} min after the delete")
+                ok = ok and t.terminated_at is not None and after <= bound
+            return f"{'; '.join(parts)} (bound {bound / 60:.0f} min)", ok
+        resources = deletion.all_resources()
+        retained = sorted(r.logical for r in resources if r.retained)
+        if deletion.finished is None:
+            waiting = sorted(r.logical for r in resources if r.finished is None)
+            return f"still DELETE_IN_PROGRESS: {', '.join(waiting)}", False
+        took = (deletion.finished - deletion.started).total_seconds() / 60
+        observed = f"DELETE_COMPLETE after {took:.1f} min, {len(resources)} resources; retained {retained}"
+        return observed, took <= float(value)
+
 
 def run_scenarios(driver: Driver, scenarios: Sequence[Scenario] = SCENARIOS) -> None:
     for scenario in scenarios:
         driver.play(scenario)
 
 
-# Issue 9 items 5 and 6 (docs/architecture.md, "Stop"): a knock while the old instance still saves the world,
+# Terminating instances (issue 9 item 4, docs/architecture.md "Compute"): whatever ECS does, an instance that
+# terminates is released within StopTimeoutSeconds + 2 minutes - one that never joined the cluster, and one
+# whose stack is deleted while it runs. Played on a world of their own: L2 deletes the stack.
+LIFECYCLE_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "L1 an instance that never joins the cluster is released",
+        (
+            MountsFail(),
+            Resolve("{server}"),
+            Wait(3),
+            Expect("task", "none running", label="no task: the agent joined another cluster"),
+            Wait("param:StartupGraceMinutes+param:IdleMinutes+2"),
+            Expect("desired", 0, label="the idle alarm stops it"),
+            Wait(5),
+            Expect("released", label="released within StopTimeoutSeconds + 2 min, not at the hook's timeout"),
+            Expect(
+                "billed",
+                "param:StartupGraceMinutes+param:IdleMinutes+8",
+                label="billed minutes: boot, startup grace, idle minutes, release",
+            ),
+        ),
+    ),
+    Scenario(
+        "L2 stack delete while the server runs",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Expect("task", "RUNNING", label="server up"),
+            DeleteStack(),
+            Wait(6),
+            Expect(
+                "gone_after_delete",
+                label="instance terminated within StopTimeoutSeconds + 2 min of the delete",
+            ),
+            Expect("released", label="released within StopTimeoutSeconds + 2 min in Terminating"),
+            Expect("billed", 12, label="billed minutes: boot, play, delete"),
+            Expect("stack_deleted", 10, label="the whole stack deletes; the world's file system is retained"),
+        ),
+    ),
+)
+
+
+# Issue 9 items 5 and 6 (docs/architecture.md, "Compute"): a knock while the old instance still saves the world,
 # and an instance terminated where no hook can see it. Played on a world of their own (`make demo`).
 DRAIN_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(

@@ -2,7 +2,8 @@
 
 ``StackResolver`` extends ``intrinsics.Resolver`` with what a deploy also needs (``Fn::GetAZs``, ``Fn::Cidr``,
 ``Fn::Base64``, ``AWS::NoValue``), and ``deploy_order`` sorts a template's resources by their references, as
-CloudFormation does. ``unresolved`` finds any intrinsic left over, so nothing is deployed half-resolved.
+CloudFormation does (``dependencies`` is the graph; stack deletion walks it backwards). ``unresolved`` finds any
+intrinsic left over, so nothing is deployed half-resolved.
 """
 
 from __future__ import annotations
@@ -65,8 +66,11 @@ class StackResolver(Resolver):
                 return [f"{region}{suffix}" for suffix in "abc"]
             if key == "Fn::Cidr":
                 block, count, bits = (self.resolve(a) for a in arg)
-                network = ipaddress.ip_network(str(block))
+                network = ipaddress.ip_network(str(block))  # host bits set: ValueError, not a network
                 prefix = network.max_prefixlen - int(bits)
+                if prefix < network.prefixlen or 2 ** (prefix - network.prefixlen) < int(count):
+                    # CloudFormation cannot return fewer blocks than asked for: the template fails
+                    raise ValueError(f"Fn::Cidr: {block} does not hold {count} blocks of /{prefix}")
                 return [
                     str(n)
                     for _, n in zip(range(int(count)), network.subnets(new_prefix=prefix), strict=False)
@@ -114,8 +118,10 @@ def references(value: Any) -> set[str]:
     return found
 
 
-def deploy_order(template: Mapping[str, Any]) -> list[str]:
-    """Resources in an order where each comes after everything it references or DependsOn."""
+def dependencies(template: Mapping[str, Any]) -> dict[str, set[str]]:
+    """Each resource's dependencies: what it references (Ref, GetAtt, Sub) or DependsOn. CloudFormation creates
+    a resource after its dependencies and deletes it before them ("DependsOn attribute",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-attribute-dependson.html)."""
     resources: Mapping[str, Any] = template.get("Resources", {})
     depends: dict[str, set[str]] = {}
     for name, resource in resources.items():
@@ -124,6 +130,13 @@ def deploy_order(template: Mapping[str, Any]) -> list[str]:
             [explicit] if isinstance(explicit, str) else explicit
         )
         depends[name] = {n for n in needs if n in resources and n != name}
+    return depends
+
+
+def deploy_order(template: Mapping[str, Any]) -> list[str]:
+    """Resources in an order where each comes after everything it references or DependsOn."""
+    resources: Mapping[str, Any] = template.get("Resources", {})
+    depends = dependencies(template)
     order: list[str] = []
     done: set[str] = set()
 

@@ -6,11 +6,12 @@ creates it in moto through ordinary API calls, with the names and values the tem
 lifecycle never touches (routes, policies, subscriptions, dashboards...) are listed as *declared*; the few moto
 cannot run are kept as specs the simulated AWS layer (``aws_parts``) acts from: Lambda functions and their event
 sources, EventBridge rules, subscription filters, lifecycle hooks (ECS managed draining), alarms, the ECS
-service.
+service, state machines (``stepfunctions`` runs their executions). ``deletion`` deletes a deployed stack.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -23,8 +24,10 @@ import boto3
 from moto.route53.models import HostedZoneIdentifier
 from moto.utilities.id_generator import moto_id_manager
 
-from container_manager.cfn import function_environment
+from container_manager import names
+from container_manager.cfn import function_environment, function_property
 from container_manager.intrinsics import UnresolvedError
+from container_manager.names import EDGE_REGION as EDGE_REGION  # the rehearsal's modules import it from here
 from container_manager.rehearsal import iam
 from container_manager.rehearsal.alarms import AlarmDefinition
 from container_manager.rehearsal.clock import SimClock
@@ -38,8 +41,15 @@ from container_manager.rehearsal.templates import (
 from container_manager.rehearsal.timeline import Timeline
 
 ACCOUNT = "123456789012"
-EDGE_REGION = "us-east-1"
 FAKE_KEY = "testing"  # moto's fake identity
+FUNCTION_TYPES = ("AWS::Serverless::Function", "AWS::Lambda::Function")
+# Lambda's concurrency quota is per account and region; a new account may start with 10. Reserved concurrency
+# must leave 100 of it unreserved - all of it when the quota is 100 or less: on a 10-quota account any
+# reservation fails ("Specified ReservedConcurrentExecutions for function decreases account's
+# UnreservedConcurrentExecution below its minimum value of [10]"). "Configuring reserved concurrency for a
+# function", AWS Lambda Developer Guide: https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+NEW_ACCOUNT_CONCURRENCY = 10
+UNRESERVED_MINIMUM = 100
 
 
 class DeployError(RuntimeError):
@@ -85,6 +95,7 @@ class RuleTarget:
     function: FunctionSpec | None = None
     input_paths: Mapping[str, str] = field(default_factory=dict)
     input_template: str | None = None
+    role_arn: str | None = None  # the role EventBridge assumes for the target (a state machine needs one)
 
 
 @dataclass
@@ -94,6 +105,18 @@ class Rule:
     pattern: Mapping[str, Any]
     targets: list[RuleTarget]
     origin: str  # "<template file>: <logical id>"
+
+
+@dataclass(frozen=True)
+class HookSpec:
+    """A lifecycle hook. PutLifecycleHook's defaults: HeartbeatTimeout 3600 s, DefaultResult ABANDON
+    (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_PutLifecycleHook.html)."""
+
+    name: str
+    transition: str
+    heartbeat_timeout: int = 3600
+    default_result: str = "ABANDON"
+    managed_by: str | None = None  # the ECS capacity provider whose managed draining installed it
 
 
 @dataclass
@@ -106,6 +129,7 @@ class GroupSpec:
     metrics_collection: set[str] = field(default_factory=set)
     termination_hooks: list[str] = field(default_factory=list)
     launch_hooks: list[str] = field(default_factory=list)
+    hooks: dict[str, HookSpec] = field(default_factory=dict)  # name -> hook
 
 
 @dataclass
@@ -132,6 +156,34 @@ class ServiceSpec:
     containers: list[Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class LambdaPermission:
+    """An ``AWS::Lambda::Permission``: who may invoke a function, from which source."""
+
+    function: str  # name or ARN, as the template gives it
+    principal: str
+    source_arn: str | None
+    source_account: str | None
+
+    def allows(self, function: FunctionSpec, principal: str, source_arn: str) -> bool:
+        # Lambda resource policies: FunctionName may be a name or an ARN; SourceArn is matched as ArnLike.
+        named = self.function in (function.name, function.arn, function.logical)
+        source = self.source_arn is None or fnmatch.fnmatchcase(source_arn, self.source_arn)
+        account = self.source_account in (None, ACCOUNT)
+        return named and self.principal == principal and source and account
+
+
+@dataclass
+class StateMachineSpec:
+    name: str
+    arn: str
+    region: str
+    definition: Mapping[str, Any]  # Amazon States Language, substitutions applied
+    role_arn: str
+    statements: list[iam.TemplateStatement]
+    deleting: bool = False
+
+
 @dataclass
 class StackRecord:
     name: str
@@ -141,6 +193,31 @@ class StackRecord:
     declared: dict[str, str] = field(default_factory=dict)  # logical -> type (not emulated)
     skipped: list[str] = field(default_factory=list)  # condition false
     outputs: dict[str, Any] = field(default_factory=dict)
+    physical: dict[str, Any] = field(
+        default_factory=dict
+    )  # logical -> its Ref value (stack deletion reads it)
+    nested: dict[str, str] = field(default_factory=dict)  # logical -> the nested stack's name
+    deletion_policies: dict[str, str] = field(default_factory=dict)  # logical -> resolved DeletionPolicy
+
+
+def parameter_problems(spec: Mapping[str, Any], value: str) -> list[str]:
+    """How ``value`` breaks the constraints of the parameter declared as ``spec`` (empty: CloudFormation takes it)."""
+    problems = []
+    if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
+        problems.append(f"not one of {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
+        problems.append(f"does not match {spec['AllowedPattern']}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(value)
+        except ValueError:
+            problems.append("is not a number")
+        else:
+            if "MinValue" in spec and number < float(spec["MinValue"]):
+                problems.append(f"is below MinValue {spec['MinValue']}")
+            if "MaxValue" in spec and number > float(spec["MaxValue"]):
+                problems.append(f"is above MaxValue {spec['MaxValue']}")
+    return problems
 
 
 def physical_suffix(*parts: str) -> str:
@@ -151,9 +228,13 @@ def physical_suffix(*parts: str) -> str:
 class World:
     """moto (already mocked by the caller) plus what the rehearsal knows about the deployment."""
 
-    def __init__(self, clock: SimClock, timeline: Timeline) -> None:
+    def __init__(
+        self, clock: SimClock, timeline: Timeline, concurrency_quota: int = NEW_ACCOUNT_CONCURRENCY
+    ) -> None:
         self.clock = clock
         self.timeline = timeline
+        self.concurrency_quota = concurrency_quota  # the account's Lambda concurrency quota, in every region
+        self.reserved_concurrency: dict[str, dict[str, int]] = {}  # region -> function name -> reserved
         self.functions: dict[str, FunctionSpec] = {}
         self.subscriptions: list[Subscription] = []
         self.rules: list[Rule] = []
@@ -164,6 +245,9 @@ class World:
         self.topics: dict[str, str] = {}  # topic ARN -> region
         self.queues: dict[str, tuple[str, str]] = {}  # queue ARN -> (url, region)
         self.services: list[ServiceSpec] = []
+        self.lambda_permissions: list[LambdaPermission] = []
+        self.capacity_providers: dict[str, str] = {}  # capacity provider name -> its group's name
+        self.state_machines: dict[str, StateMachineSpec] = {}  # ARN -> spec
         self.file_systems: list[tuple[str, str]] = []  # (id, region)
         self.stacks: list[StackRecord] = []
         self.launch_templates: dict[str, dict[str, Any]] = {}  # id -> resolved LaunchTemplateData
@@ -186,7 +270,7 @@ class World:
     ) -> dict[str, Any]:
         """Deploy one root template (and its nested stacks); returns the root's outputs."""
         self._prerequisites(templates, region)
-        name = stack_name or f"container-manager-{templates.parameters.get('ContainerId', 'minecraft')}"
+        name = stack_name or names.stack_name(templates.parameters.get("ContainerId", "minecraft"))
         stack = _Stack(self, templates, templates.root, dict(templates.parameters), name, region, parent=None)
         return stack.deploy()
 
@@ -206,6 +290,20 @@ class World:
             self.create_zone(
                 domain, parent, comment="the domain's own public zone (exists before any deploy)"
             )
+
+    def reserve_concurrency(self, region: str, function: str, reserved: int, where: str) -> None:
+        """Reserve ``reserved`` executions of the region's quota for ``function`` as Lambda does, or refuse
+        (``where`` names the template resource in the error)."""
+        held = self.reserved_concurrency.setdefault(region, {})
+        total = sum(n for name, n in held.items() if name != function) + reserved
+        minimum = min(self.concurrency_quota, UNRESERVED_MINIMUM)
+        if self.concurrency_quota - total < minimum:
+            raise DeployError(
+                f"{where} reserves {reserved} concurrent executions: {total} reserved in {region} would "
+                f"leave {self.concurrency_quota - total} of the account's quota of {self.concurrency_quota} "
+                f"unreserved, below Lambda's minimum of {minimum} (ReservedConcurrentExecutions)"
+            )
+        held[function] = reserved
 
     def create_zone(self, name: str, zone_id: str, comment: str = "") -> str:
         route53 = self.client("route53", EDGE_REGION)
@@ -250,9 +348,6 @@ class World:
             if short in (spec.short, spec.logical, spec.name):
                 return spec
         raise KeyError(f"no deployed function {short!r} (have {[f.short for f in self.functions.values()]})")
-
-    def all_records(self) -> Iterator[StackRecord]:
-        yield from self.stacks
 
 
 # ----------------------------------------------------------------------------------------------------- a stack
@@ -325,21 +420,7 @@ class _Stack:
             if name not in given and "Default" not in spec:
                 raise DeployError(f"{self.label}: parameter {name} has no value and no default")
             value = str(given.get(name, spec.get("Default")))
-            problems = []
-            if "AllowedValues" in spec and value not in [str(v) for v in spec["AllowedValues"]]:
-                problems.append(f"not one of {spec['AllowedValues']}")
-            if "AllowedPattern" in spec and not re.fullmatch(str(spec["AllowedPattern"]), value):
-                problems.append(f"does not match {spec['AllowedPattern']}")
-            if spec.get("Type") == "Number":
-                try:
-                    number = float(value)
-                except ValueError:
-                    problems.append("is not a number")
-                else:
-                    if "MinValue" in spec and number < float(spec["MinValue"]):
-                        problems.append(f"is below MinValue {spec['MinValue']}")
-                    if "MaxValue" in spec and number > float(spec["MaxValue"]):
-                        problems.append(f"is above MaxValue {spec['MaxValue']}")
+            problems = parameter_problems(spec, value)
             if problems:
                 raise DeployError(f"{self.label}: parameter {name}={value!r} {' and '.join(problems)}")
 
@@ -366,9 +447,16 @@ class _Stack:
                 continue
             kind = resource["Type"]
             try:
+                if kind in FUNCTION_TYPES:
+                    self._reserve_concurrency(logical, resource)
                 self._create(logical, kind, resource)
             except (UnresolvedError, KeyError, ValueError) as exc:
                 raise DeployError(f"{self.label}: {logical} ({kind}): {exc}") from exc
+            self.record.physical[logical] = self.refs.known[logical]
+            if "DeletionPolicy" in resource:
+                self.record.deletion_policies[logical] = str(
+                    self.resolver.resolve(resource["DeletionPolicy"])
+                )
         for name, output in self.template.get("Outputs", {}).items():
             condition = output.get("Condition")
             if condition is not None and not self.resolver.condition(condition):
@@ -390,6 +478,16 @@ class _Stack:
                     value = f"ami-0{physical_suffix(path).lower()}abcd"[:21]
                     ssm.put_parameter(Name=path, Value=value, Type="String")
                 self.resolver._params[name] = value
+
+    def _reserve_concurrency(self, logical: str, resource: Mapping[str, Any]) -> None:
+        reserved = self.resolver.resolve_clean(
+            function_property(self.template, resource, "ReservedConcurrentExecutions"),
+            f"{logical}.ReservedConcurrentExecutions",
+        )
+        if reserved is not None and reserved is not NO_VALUE:  # AWS::NoValue: the property is absent
+            # keyed by stack and logical id: deploying the same stack again replaces its share
+            function = f"{self.name}/{logical}"
+            self.world.reserve_concurrency(self.region, function, int(reserved), f"{self.label}: {logical}")
 
     def _props(self, logical: str, resource: Mapping[str, Any]) -> dict[str, Any]:
         props = self.resolver.resolve_clean(resource.get("Properties", {}), f"{logical}.Properties")
@@ -436,6 +534,7 @@ class _Stack:
             self.name,
         )
         outputs = child.deploy()
+        self.record.nested[logical] = name
         self._set(logical, child.refs.known["AWS::StackId"])
         for key, value in outputs.items():
             self.attributes.known[f"{logical}.Outputs.{key}"] = value
@@ -578,16 +677,26 @@ class _Stack:
     def _AWS_AutoScaling_LifecycleHook(self, logical: str, props: dict[str, Any], _: Any) -> None:
         group = self._group_by_arn_or_name(str(props["AutoScalingGroupName"]))
         name = props.get("LifecycleHookName") or self._physical(logical, 255)
-        self.world.client("autoscaling", self.region).put_lifecycle_hook(
-            LifecycleHookName=name,
-            AutoScalingGroupName=group.name,
-            LifecycleTransition=props["LifecycleTransition"],
+        hook = HookSpec(
+            name,
+            str(props["LifecycleTransition"]),
+            int(props.get("HeartbeatTimeout", HookSpec.heartbeat_timeout)),
+            str(props.get("DefaultResult", HookSpec.default_result)),
         )
-        hooks = (
-            group.termination_hooks if "TERMINATING" in props["LifecycleTransition"] else group.launch_hooks
-        )
-        hooks.append(name)
+        self._put_hook(group, hook)
         self._set(logical, name)
+
+    def _put_hook(self, group: GroupSpec, hook: HookSpec) -> None:
+        self.world.client("autoscaling", self.region).put_lifecycle_hook(
+            LifecycleHookName=hook.name,
+            AutoScalingGroupName=group.name,
+            LifecycleTransition=hook.transition,
+            HeartbeatTimeout=hook.heartbeat_timeout,
+            DefaultResult=hook.default_result,
+        )
+        hooks = group.termination_hooks if "TERMINATING" in hook.transition else group.launch_hooks
+        hooks.append(hook.name)
+        group.hooks[hook.name] = hook
 
     def _AWS_AutoScaling_ScalingPolicy(self, logical: str, props: dict[str, Any], _: Any) -> None:
         name = self._physical(logical, 255)
@@ -617,17 +726,24 @@ class _Stack:
     def _AWS_ECS_CapacityProvider(self, logical: str, props: dict[str, Any], _: Any) -> None:
         provider = props["AutoScalingGroupProvider"]
         group = self._group_by_arn_or_name(str(provider["AutoScalingGroupArn"]))
+        name = props.get("Name") or self._physical(logical, 255)
         if provider.get("ManagedDraining", "ENABLED") == "ENABLED":
-            # What ECS does when the capacity provider is created: a termination hook on the group.
-            hook = "ecs-managed-draining-termination-hook"
-            self.world.client("autoscaling", self.region).put_lifecycle_hook(
-                LifecycleHookName=hook,
-                AutoScalingGroupName=group.name,
-                LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
-                HeartbeatTimeout=3600,
+            # What ECS does when the capacity provider is created: a termination hook on the group, named as
+            # the capacity provider's managed_draining attachment reports it ("Configuring Amazon ECS capacity
+            # providers to safely shut down instances",
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/enable-managed-instance-draining.html).
+            # Its timeout and default result are not in ECS's documentation; 3600 s and CONTINUE are what
+            # describe-lifecycle-hooks shows on such groups (reported by users whose stack deletes hung on it).
+            hook = HookSpec(
+                "ecs-managed-draining-termination-hook",
+                "autoscaling:EC2_INSTANCE_TERMINATING",
+                heartbeat_timeout=3600,
+                default_result="CONTINUE",
+                managed_by=name,
             )
-            group.termination_hooks.append(hook)
-        self._set(logical, props.get("Name") or self._physical(logical, 255))
+            self._put_hook(group, hook)
+        self.world.capacity_providers[name] = group.name
+        self._set(logical, name)
 
     def _AWS_ECS_TaskDefinition(self, logical: str, props: dict[str, Any], _: Any) -> None:
         family = props.get("Family") or self._physical(logical, 255)
@@ -717,6 +833,17 @@ class _Stack:
         self.world.alarms.append(AlarmSpec(logical, self.region, definition))
         self._set(logical, name, Arn=f"arn:aws:cloudwatch:{self.region}:{ACCOUNT}:alarm:{name}")
 
+    def _AWS_Lambda_Permission(self, logical: str, props: dict[str, Any], _: Any) -> None:
+        self.world.lambda_permissions.append(
+            LambdaPermission(
+                function=str(props["FunctionName"]),
+                principal=str(props["Principal"]),
+                source_arn=str(props["SourceArn"]) if "SourceArn" in props else None,
+                source_account=str(props["SourceAccount"]) if "SourceAccount" in props else None,
+            )
+        )
+        self._set(logical, self._physical(logical))
+
     # ------------------------------------------------------------------------------------------- EventBridge
     def _AWS_Events_Rule(self, logical: str, props: dict[str, Any], _: Any) -> None:
         name = props.get("Name") or self._physical(logical, 64)
@@ -726,6 +853,7 @@ class _Stack:
                 function=self._function_by_arn(str(t["Arn"])),
                 input_paths=t.get("InputTransformer", {}).get("InputPathsMap", {}),
                 input_template=t.get("InputTransformer", {}).get("InputTemplate"),
+                role_arn=t.get("RoleArn"),
             )
             for t in props.get("Targets", [])
         ]
@@ -742,6 +870,26 @@ class _Stack:
                 Rule=name, Targets=[{"Id": f"t{i}", "Arn": t.arn} for i, t in enumerate(targets)]
             )
         self.world.rules.append(Rule(name, self.region, pattern, targets, f"{self.label}: {logical}"))
+
+    # ---------------------------------------------------------------------------------------- Step Functions
+    def _AWS_StepFunctions_StateMachine(self, logical: str, props: dict[str, Any], _: Any) -> None:
+        name = props.get("StateMachineName") or self._physical(logical, 80)
+        text = props["DefinitionString"] if "DefinitionString" in props else json.dumps(props["Definition"])
+        for key, value in props.get("DefinitionSubstitutions", {}).items():
+            text = text.replace("${" + key + "}", str(value))
+        definition = json.loads(text)  # a definition that is not JSON fails the deploy, as in AWS
+        role_arn = str(props["RoleArn"])
+        arn = self.world.client("stepfunctions", self.region).create_state_machine(
+            name=name,
+            definition=json.dumps(definition),
+            roleArn=role_arn,
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        statements = self.world.role_statements.get(role_arn, [])
+        self.world.state_machines[arn] = StateMachineSpec(
+            name, arn, self.region, definition, role_arn, statements
+        )
+        self._set(logical, arn, Arn=arn, Name=name)
 
     def _function_by_arn(self, arn: str) -> FunctionSpec | None:
         return next((f for f in self.world.functions.values() if f.arn == arn), None)

@@ -1,0 +1,1 @@
+"""stop-server: the watchdog's stop, invoked by CloudWatch alarms as a Lambda alarm action."""
