@@ -8,7 +8,7 @@ back and prove the scenario that depends on the fix fails.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from cm_common.aws import GroupState
 from cm_common.starting import StartDecision, Verdict, decide_start
 from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import DRAIN_SCENARIOS, SCENARIOS
+from support.mutations import replace_once, sub_once
 
 SAFETY_NET = r"\n *- EC2 Instance Terminate Successful(?=\n)"  # a line of the instance rule's detail-types
 
@@ -55,14 +56,10 @@ def _the_old_start_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(start_system.service, "decide_start", old)
 
 
-def _play(tmp_path: Path, *, template_edit: tuple[str, str] | None = None, scenarios: str = "D") -> Report:
+def _play(tmp_path: Path, mutate: Callable[[Path], None] | None = None, scenarios: str = "D") -> Report:
     source = Source.rendered(tmp_path)
-    if template_edit is not None:
-        pattern, new = template_edit
-        path = tmp_path / "template.yaml"
-        text, count = re.subn(pattern, new, path.read_text())
-        assert count == 1, f"mutation pattern {pattern!r} matched {count} times"
-        path.write_text(text)
+    if mutate is not None:
+        mutate(tmp_path)
     played = DRAIN_SCENARIOS if scenarios == "D" else [s for s in SCENARIOS if s.title[0] <= scenarios]
     return rehearse(source, scenarios=played)
 
@@ -82,7 +79,7 @@ def test_without_the_terminate_successful_rule_the_knock_is_lost_and_the_record_
     tmp_path: Path,
 ) -> None:
     # Given the instance rule without the safety-net detail-type (the old pattern, but for Launch Unsuccessful)
-    report = _play(tmp_path, template_edit=(SAFETY_NET, ""))
+    report = _play(tmp_path, sub_once("template.yaml", SAFETY_NET, ""))
     # Then D1's deferred knock is never honoured, and D2's record keeps the terminated instance's address
     assert any("no second knock" in f for f in report.failed("D1")), report.failed()
     assert any("never a dead address" in f for f in report.failed("D2")), report.failed()
@@ -90,9 +87,7 @@ def test_without_the_terminate_successful_rule_the_knock_is_lost_and_the_record_
 
 def test_a_missing_termination_hook_still_resets_the_record(tmp_path: Path) -> None:
     # Given no termination hook at all (ECS managed draining off): no lifecycle action event ever comes
-    source = Source.rendered(tmp_path)
-    compute = tmp_path / "infra" / "compute.yaml"
-    compute.write_text(compute.read_text().replace("ManagedDraining: ENABLED", "ManagedDraining: DISABLED"))
+    no_hook = replace_once("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED")
     # When the idle stop of scenario 4 happens - Then "Terminate Successful" alone resets the record
-    report = rehearse(source, scenarios=[s for s in SCENARIOS if s.title[0] <= "4"])
+    report = _play(tmp_path, no_hook, scenarios="4")
     assert report.failed() == []
