@@ -9,7 +9,6 @@ should - so a green rehearsal means the templates really carry the chain.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import SCENARIOS
 from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION
 from container_manager.waterfall import render
-from support.mutations import replace_once
+from support.mutations import replace_once, sub_once
 
 
 @pytest.fixture(scope="module")
@@ -168,16 +167,7 @@ def output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
 
 # --------------------------------------------------------------------------------------------------- mutations
 _replace = replace_once
-
-
-def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        file = root / path
-        text, count = re.subn(pattern, new, file.read_text())
-        assert count == 1, f"mutation pattern {pattern!r} matched {count} times in {path}"
-        file.write_text(text)
-
-    return apply
+_sub = sub_once
 
 
 def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
