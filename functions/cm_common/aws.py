@@ -7,7 +7,7 @@ src/container_manager/aws.py a test pins (tests/templates/test_rules_agree.py): 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
 
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 _BOTO_CONFIG = Config(connect_timeout=3, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 ACTIVE_STATES_PREFIXES = ("Pending", "InService")
+# Terminating, Terminating:Wait, Terminating:Proceed: detached from the group's capacity but still running.
+TERMINATING_PREFIX = "Terminating"
 _UNKNOWN_INSTANCE_CODES = ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed")
 
 
@@ -40,6 +42,11 @@ class GroupInstance:
         """Pending*, or InService: an instance that is, or is about to be, the server."""
         return self.lifecycle_state.startswith(ACTIVE_STATES_PREFIXES)
 
+    @property
+    def is_terminating(self) -> bool:
+        """Terminating*: on its way out, possibly still saving the world (ECS managed draining's hook)."""
+        return self.lifecycle_state.startswith(TERMINATING_PREFIX)
+
 
 @dataclass(frozen=True)
 class GroupState:
@@ -47,6 +54,15 @@ class GroupState:
     desired_capacity: int
     max_size: int
     instances: tuple[GroupInstance, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def terminating(self) -> tuple[GroupInstance, ...]:
+        return tuple(i for i in self.instances if i.is_terminating)
+
+    def without(self, instance_id: str) -> GroupState:
+        """The group as it is once ``instance_id`` is gone (an event said so; the group may lag behind)."""
+        return replace(self, instances=tuple(i for i in self.instances if i.instance_id != instance_id))
 
     def summary(self) -> str:
         """``i-0abc:InService, i-0def:Terminating:Wait`` - for reasons in logs."""
@@ -119,6 +135,7 @@ class AutoScaling:
                         GroupInstance(i["InstanceId"], i["LifecycleState"])
                         for i in group.get("Instances", [])
                     ),
+                    tags={t["Key"]: t.get("Value", "") for t in group.get("Tags", []) if "Key" in t},
                 )
         return None
 
@@ -126,6 +143,26 @@ class AutoScaling:
         # HonorCooldown=False: a player's knock or a crash must act now, not after a cooldown.
         self._clients.autoscaling.set_desired_capacity(
             AutoScalingGroupName=group_name, DesiredCapacity=capacity, HonorCooldown=False
+        )
+
+    def tag_group(self, group_name: str, key: str, value: str) -> None:
+        """Set one tag on the group itself (not propagated to instances)."""
+        self._clients.autoscaling.create_or_update_tags(
+            Tags=[
+                {
+                    "ResourceId": group_name,
+                    "ResourceType": "auto-scaling-group",
+                    "Key": key,
+                    "Value": value,
+                    "PropagateAtLaunch": False,
+                }
+            ]
+        )
+
+    def untag_group(self, group_name: str, key: str) -> None:
+        """Remove one tag from the group; removing a tag that is not there is not an error."""
+        self._clients.autoscaling.delete_tags(
+            Tags=[{"ResourceId": group_name, "ResourceType": "auto-scaling-group", "Key": key}]
         )
 
 

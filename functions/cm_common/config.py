@@ -24,6 +24,8 @@ ASG_NAME_RE = re.compile(r"^[\w\-.:/@+=]{1,255}$")
 DNS_NAME_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 ECS_CLUSTER_ARN_RE = re.compile(r"^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:cluster/[A-Za-z0-9_-]{1,255}$")
 METRIC_NAME_RE = re.compile(r"^[A-Za-z0-9_.\-/#:]{1,255}$")
+# Documented EC2 instance ids: "i-" and 8 (old) or 17 hex digits (match with fullmatch).
+INSTANCE_ID_RE = re.compile(r"i-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 DNS_QUERY_TYPES = frozenset({"A", "AAAA", "ANY", "CNAME", "HTTPS", "SVCB", "SRV", "TXT", "MX", "NS", "SOA"})
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 class Action(StrEnum):
     STARTED = "started"
+    DEFERRED = "deferred"  # a knock during a drain: recorded, the server starts when the old instance is gone
     STOPPED = "stopped"
     DNS_UPDATED = "dns_updated"
     NO_CHANGE = "no_change"

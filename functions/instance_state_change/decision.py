@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cm_common.aws import GroupState, InstanceAddress
-from instance_state_change.asg_event import WARM_POOL, InstanceEvent
+from instance_state_change.asg_event import WARM_POOL, InstanceEvent, Transition
 
 # EC2 states in which an instance can still become the server; anything else is on its way out.
 LIVE_EC2_STATES = frozenset({"pending", "running"})
@@ -68,7 +68,20 @@ def decide_launch(
     )
 
 
+def _going(event: InstanceEvent) -> str:
+    """What happened to the instance, for reasons in logs."""
+    iid = event.instance_id
+    if event.transition is Transition.LAUNCH_FAILED:
+        return f"a launch failed ({iid or 'no instance was created'})"
+    if event.transition is Transition.TERMINATED:
+        return f"instance {iid} was terminated"
+    return f"instance {iid} is terminating"
+
+
 def decide_terminate(event: InstanceEvent, group: GroupState | None, placeholder: str) -> DnsDecision:
+    """Terminate lifecycle action (early), Terminate Successful and Launch Unsuccessful (the safety nets for a
+    termination outside the hook, or no server at all): the record goes back to the placeholder unless another
+    instance is coming up or serving. UPSERT is idempotent, so the paths may all run for one stop."""
     iid = event.instance_id
     if group is None:
         return DnsDecision(
@@ -79,10 +92,9 @@ def decide_terminate(event: InstanceEvent, group: GroupState | None, placeholder
         # A replacement is coming up or already serving: its own launch event owns the record.
         taking_over = ", ".join(f"{i.instance_id}:{i.lifecycle_state}" for i in successors)
         return DnsDecision(
-            None,
-            f"instance {iid} is terminating but {taking_over} is coming up or in service; DNS left alone",
+            None, f"{_going(event)} but {taking_over} is coming up or in service; DNS left alone"
         )
     return DnsDecision(
         placeholder,
-        f"instance {iid} is terminating and no other instance is coming up; the record points at the placeholder",
+        f"{_going(event)} and no other instance is coming up; the record points at the placeholder",
     )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cm_common.aws import AutoScaling, CustomMetrics
 from cm_common.outcome import Action, Outcome, RejectedEvent
-from start_system.decision import decide_start
-from start_system.querylog import ScanResult, decode_payload, messages_of, scan
+from cm_common.starting import START_REQUEST_TAG, StartRequest, Verdict, decide_start, parse_time
+from start_system.querylog import QueryLogLine, ScanResult, decode_payload, messages_of, scan
 from start_system.settings import Settings
 
 
@@ -20,8 +21,17 @@ class StartReport:
     correlation_id: str | None = None
 
 
+def knock_time(knocks: list[QueryLogLine]) -> datetime:
+    """When the player last knocked: Route 53's own timestamp of the latest query (its clock, not ours), else now."""
+    times = [t for t in (parse_time(k.timestamp) for k in knocks) if t is not None]
+    return max(times) if times else datetime.now(UTC)
+
+
 def respond_to_queries(
-    event: Mapping[str, Any], settings: Settings, groups: AutoScaling, metrics: CustomMetrics
+    event: Mapping[str, Any],
+    settings: Settings,
+    groups: AutoScaling,
+    metrics: CustomMetrics,
 ) -> StartReport:
     try:
         batch = decode_payload(event)
@@ -59,6 +69,31 @@ def respond_to_queries(
     elif decision.start:
         groups.set_desired_capacity(settings.asg_name, 1)
         report.outcome = Outcome(Action.STARTED, decision.reason, details)
+    elif decision.verdict is Verdict.DEFER:
+        report.outcome = _defer(decision.waiting_for, knock_time(result.knocks), settings, groups, details)
     else:
         report.outcome = Outcome(Action.NO_CHANGE, decision.reason, details)
     return report
+
+
+def _defer(
+    waiting_for: tuple[str, ...],
+    knocked: datetime,
+    settings: Settings,
+    groups: AutoScaling,
+    details: dict[str, Any],
+) -> Outcome:
+    """Record the knock on the group; instance-state-change starts the server when the drain is over."""
+    request = StartRequest(knocked, waiting_for)
+    groups.tag_group(settings.asg_name, START_REQUEST_TAG, request.tag_value())
+    details = {**details, "start_request": request.tag_value()}
+    # The drain may have ended between the read above and the tag: then its "Terminate Successful" found no
+    # request, so look again. Either this read still sees the instance (and the event, which comes after it is
+    # gone, will find the tag) or it does not (and the start happens here). Both starting is harmless: desired 1.
+    again = decide_start(groups.describe(settings.asg_name), settings.asg_name, settings.container_region)
+    if again.start:
+        groups.set_desired_capacity(settings.asg_name, 1)
+        return Outcome(Action.STARTED, f"the drain ended meanwhile; {again.reason}", details)
+    if again.verdict is Verdict.DEFER:
+        return Outcome(Action.DEFERRED, again.reason, details)
+    return Outcome(Action.NO_CHANGE, again.reason, details)

@@ -9,7 +9,6 @@ should - so a green rehearsal means the templates really carry the chain.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from container_manager.rehearsal.runner import Report, Source, rehearse
 from container_manager.rehearsal.scenarios import SCENARIOS
 from container_manager.rehearsal.world import ACCOUNT, EDGE_REGION
 from container_manager.waterfall import render
-from support.mutations import replace_once
+from support.mutations import replace_once, sub_once
 
 
 @pytest.fixture(scope="module")
@@ -168,14 +167,13 @@ def output_marks_simulated_steps(baseline: tuple[Report, _State]) -> None:
 
 # --------------------------------------------------------------------------------------------------- mutations
 _replace = replace_once
+_sub = sub_once
 
 
-def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:
+def _both(*edits: Callable[[Path], None]) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
-        file = root / path
-        text, count = re.subn(pattern, new, file.read_text())
-        assert count == 1, f"mutation pattern {pattern!r} matched {count} times in {path}"
-        file.write_text(text)
+        for edit in edits:
+            edit(root)
 
     return apply
 
@@ -183,11 +181,7 @@ def _sub(path: str, pattern: str, new: str) -> Callable[[Path], None]:
 MUTATIONS = {
     # the instance rule listens for a detail-type AWS never sends
     "wrong detail-type": (
-        _replace(
-            "template.yaml",
-            "EC2 Instance Launch Successful, EC2 Instance-terminate Lifecycle Action",
-            "EC2 Instance Launched, EC2 Instance-terminate Lifecycle Action",
-        ),
+        _replace("template.yaml", "- EC2 Instance Launch Successful\n", "- EC2 Instance Launched\n"),
         "3",
     ),
     # the subscription filter expects a query type Route 53 never logs
@@ -229,10 +223,10 @@ MUTATIONS = {
         "3",
     ),
     "IAM resource names another group": (
-        _replace(
+        _sub(
             "template.yaml",
-            "autoScalingGroup:*:autoScalingGroupName/container-manager-${ContainerId}\n                  - Region",
-            "autoScalingGroup:*:autoScalingGroupName/other-${ContainerId}\n                  - Region",
+            r"(Sid: StartServer\n(?:[^\n]*\n){3}[^\n]*autoScalingGroupName/)container-manager-",
+            r"\1other-",
         ),
         "3",
     ),
@@ -241,9 +235,13 @@ MUTATIONS = {
         _replace("template.yaml", "exitCode: [{ anything-but: 0 }]", "exitCode: [0]"),
         "5",
     ),
-    # no termination lifecycle hook: no early terminate event, the record is never reset
-    "no managed draining": (
-        _replace("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+    # no termination lifecycle hook and no "Terminate Successful" safety net: the record is never reset
+    # (the hook alone missing is survived: tests/e2e/test_demo_drain.py)
+    "no managed draining, no safety net": (
+        _both(
+            _replace("infra/compute.yaml", "ManagedDraining: ENABLED", "ManagedDraining: DISABLED"),
+            _replace("template.yaml", "- EC2 Instance Terminate Successful\n", "- EC2 Instance Terminated\n"),
+        ),
         "4",
     ),
     # the idle alarm fires but acts on nothing

@@ -8,6 +8,7 @@ cannot reach on its own (Pending:Wait, Terminating:Wait) are set on moto's backe
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto.autoscaling.models import autoscaling_backends
 
+from cm_common.starting import StartRequest
 from container_manager.cfn import load_template
 from container_manager.intrinsics import Resolver
 from container_manager.matching.event_pattern import EventPattern
@@ -33,8 +35,11 @@ from support.deployed import (
     invoke_without_change,
     log_lines,
     metric_names,
+    point_record,
     record_api_calls,
+    record_start_request,
     set_lifecycle,
+    start_request,
     state,
     template_env,
 )
@@ -265,6 +270,162 @@ def test_race_terminate_while_another_in_service_leaves_dns_alone(
     assert a_record(deployed)[0] == public_ip(deployed, new)
 
 
+# ------------------------------------------------------------------------------------------ safety nets
+def terminated(deployed: Deployed, instance: str) -> None:
+    """The group let the instance go (with or without its hook) and EC2 terminated it; desired is 0."""
+    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
+    group.desired_capacity = 0
+    group.instance_states = [s for s in group.instance_states if s.instance.id != instance]
+    boto3.client("ec2", region_name=deployed.region).terminate_instances(InstanceIds=[instance])
+
+
+def test_instance_terminated_outside_the_hook_resets_the_record(
+    deployed: Deployed, handler: ModuleType
+) -> None:
+    # Given the server runs and the record points at it
+    instance = running_server(deployed, handler)
+    # And it is terminated from EC2 (no termination hook runs: no lifecycle action event ever comes)
+    terminated(deployed, instance)
+    # When Auto Scaling's "EC2 Instance Terminate Successful" arrives
+    with record_api_calls() as calls:
+        result = invoke(handler, scenario("terminate_successful_outside_hook", instance))
+    # Then the record no longer points at the dead address
+    assert result["action"] == "dns_updated"
+    assert "was terminated" in result["reason"]
+    assert a_record(deployed) == (PLACEHOLDER, 30)
+    # And nothing is started: nobody knocked
+    assert calls.mutations == [("route53", "ChangeResourceRecordSets")]
+    assert state(deployed)["desired"] == 0
+
+
+def test_terminate_successful_after_the_hook_path_is_idempotent(
+    deployed: Deployed, handler: ModuleType
+) -> None:
+    # Given the terminate lifecycle action already reset the record
+    instance = running_server(deployed, handler)
+    set_lifecycle(deployed, instance, "Terminating:Wait")
+    autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name].desired_capacity = 0
+    invoke(handler, scenario("terminate_lifecycle_action", instance))
+    terminated(deployed, instance)
+    before = state(deployed)
+    # When the instance is gone and "Terminate Successful" follows (and is delivered twice)
+    results = [invoke(handler, scenario("terminate_successful", instance)) for _ in range(2)]
+    # Then the same UPSERT is written again, harmlessly: the record holds the placeholder, nothing else moved
+    assert [r["action"] for r in results] == ["dns_updated", "dns_updated"]
+    assert state(deployed) == before
+
+
+def test_late_terminate_successful_leaves_a_serving_successor_alone(
+    deployed: Deployed, handler: ModuleType
+) -> None:
+    # Given A was replaced and B already serves with the record
+    old = running_server(deployed, handler)
+    new = next(i for i in scale_to(deployed, 2) if i != old)
+    invoke(handler, scenario("launch_successful", new))
+    terminated(deployed, old)
+    # When A's "Terminate Successful" arrives - Then B keeps the record
+    with record_api_calls() as calls:
+        result = invoke(handler, scenario("terminate_successful", old))
+    assert result["action"] == "no_change"
+    assert calls.mutations == []
+    assert a_record(deployed)[0] == public_ip(deployed, new)
+
+
+def test_failed_launch_resets_the_record_and_logs_why(
+    deployed: Deployed, handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the record was left on an address (say the last stop's events were lost) and no instance exists
+    point_record(deployed.zone_id, "54.216.33.107")
+    # When a launch fails for want of capacity (no instance was created: EC2InstanceId "")
+    result = invoke(handler, event("instance-state-change/launch_unsuccessful.json"))
+    # Then the record goes back to the placeholder, and the log carries AWS's reason
+    assert result["action"] == "dns_updated"
+    assert "a launch failed (no instance was created)" in result["reason"]
+    assert a_record(deployed) == (PLACEHOLDER, 30)
+    logged = [line for line in log_lines(capsys.readouterr().out) if line.get("action") == "dns_updated"]
+    assert "sufficient t4g.medium capacity" in logged[0]["status_message"]
+
+
+def test_failed_launch_leaves_a_serving_instance_alone(deployed: Deployed, handler: ModuleType) -> None:
+    instance = running_server(deployed, handler)
+    with record_api_calls() as calls:
+        result = invoke(handler, event("instance-state-change/launch_unsuccessful.json"))
+    assert result["action"] == "no_change"
+    assert calls.mutations == []
+    assert a_record(deployed)[0] == public_ip(deployed, instance)
+
+
+# ------------------------------------------------------------------------------------------ the deferred knock
+TERMINATED_AT = datetime(2026, 11, 20, 21, 16, 40, tzinfo=UTC)  # terminate_successful.json's time
+
+
+def knock_deferred(deployed: Deployed, waiting_for: str, minutes_before: float = 1) -> str:
+    """Given: start-system recorded a knock on the group while ``waiting_for`` drained."""
+    value = StartRequest(TERMINATED_AT - timedelta(minutes=minutes_before), (waiting_for,)).tag_value()
+    record_start_request(deployed, value)
+    return value
+
+
+def test_knock_deferred_during_the_drain_starts_the_server_once_the_instance_is_gone(
+    deployed: Deployed, handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the server ran, the idle alarm stopped it, and a player knocked while it drained
+    old = running_server(deployed, handler)
+    knock_deferred(deployed, old)
+    terminated(deployed, old)
+    # When the old instance's "Terminate Successful" arrives
+    with record_api_calls() as calls:
+        result = invoke(handler, scenario("terminate_successful", old))
+    # Then the record is reset first, then the server is started, then the request is cleared
+    assert calls.mutations == [
+        ("route53", "ChangeResourceRecordSets"),
+        ("autoscaling", "SetDesiredCapacity"),
+        ("autoscaling", "DeleteTags"),
+    ]
+    assert result["action"] == "started"
+    assert f"{old} is gone: starting the server for the knock of 2026-11-20T21:15:40Z" in result["reason"]
+    assert a_record(deployed) == (PLACEHOLDER, 30)
+    # And one new instance comes up for the player, who knocked only once; no request is left behind
+    assert state(deployed)["desired"] == 1
+    (new,) = state(deployed)["instances"]
+    assert new != old
+    assert start_request(deployed) is None
+    assert metric_names(capsys.readouterr().out)["OutcomeStarted"] == 1
+    # And a second delivery of the same event starts nothing more and leaves the coming instance's record alone
+    with record_api_calls() as again:
+        repeat = invoke(handler, scenario("terminate_successful", old))
+    assert repeat["action"] == "no_change"
+    assert again.mutations == []
+    assert state(deployed)["instances"] == [new]
+
+
+def test_a_stale_deferred_knock_is_dropped(deployed: Deployed, handler: ModuleType) -> None:
+    # Given the knock was recorded 20 minutes before the drain ended (the player gave up long ago)
+    old = running_server(deployed, handler)
+    knock_deferred(deployed, old, minutes_before=20)
+    terminated(deployed, old)
+    # When the instance is gone - Then the server is not started, and the request is cleared with a reason
+    result = invoke(handler, scenario("terminate_successful", old))
+    assert result["action"] == "dns_updated"
+    assert "dropped" in result["start_request"]
+    assert state(deployed)["desired"] == 0
+    assert start_request(deployed) is None
+
+
+def test_a_deferred_knock_waiting_for_another_instance_is_kept(
+    deployed: Deployed, handler: ModuleType
+) -> None:
+    # Given the request waits for another instance (not this one)
+    instance = running_server(deployed, handler)
+    value = knock_deferred(deployed, "i-0123456789abcdef0")
+    terminated(deployed, instance)
+    # When this instance's termination arrives - Then nothing starts and the request stays
+    result = invoke(handler, scenario("terminate_successful", instance))
+    assert result["action"] == "dns_updated"
+    assert state(deployed)["desired"] == 0
+    assert start_request(deployed) == value
+
+
 # ------------------------------------------------------------------------------------------ failures and setup
 def test_aws_errors_propagate_so_lambda_retries(
     deployed: Deployed, handler: ModuleType, monkeypatch: pytest.MonkeyPatch
@@ -355,13 +516,9 @@ HOSTILE: dict[str, tuple[Any, str]] = {
     "event is a string": (lambda i, d: "EC2 Instance Launch Successful", "event is a str"),
     "event is empty": (lambda i, d: {}, "source None is not 'aws.autoscaling'"),
     "wrong source": (lambda i, d: _top(i, source="aws.ec2"), "source 'aws.ec2' is not"),
-    "launch unsuccessful": (
-        lambda i, d: scenario("launch_unsuccessful", i),
-        "Launch Unsuccessful' is not handled",
-    ),
-    "terminate successful": (
-        lambda i, d: scenario("terminate_successful", i),
-        "Terminate Successful' is not handled",
+    "terminate unsuccessful": (
+        lambda i, d: _top(i, **{"detail-type": "EC2 Instance Terminate Unsuccessful"}),
+        "Terminate Unsuccessful' is not handled",
     ),
     "launch lifecycle action": (
         lambda i, d: scenario("launch_lifecycle_action", i),
@@ -442,6 +599,9 @@ DELIVERED = {
     "launch_successful_legacy_shape",
     "terminate_lifecycle_action",
     "terminate_lifecycle_action_into_warm_pool",
+    "terminate_successful",
+    "terminate_successful_outside_hook",
+    "launch_unsuccessful",
 }
 SAMPLES = sorted(p.stem for p in (ROOT / "events" / "instance-state-change").glob("*.json"))
 

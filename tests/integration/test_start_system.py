@@ -27,6 +27,7 @@ from support.deployed import (
     log_lines,
     metric_names,
     record_api_calls,
+    start_request,
     state,
     template_env,
 )
@@ -142,18 +143,78 @@ def test_duplicate_start_changes_nothing_harmful(deployed: Deployed, handler: Mo
     assert state(deployed)["instances"] == instances_before
 
 
-def test_knock_during_shutdown_brings_server_back(deployed: Deployed, handler: ModuleType) -> None:
-    # Given the server ran and the idle alarm just scaled it to 0; its instance is still draining
+def _draining(deployed: Deployed, handler: ModuleType) -> str:
+    """Given: the server ran and the idle alarm just scaled it to 0; its instance is still draining."""
     invoke(handler, event("start-system/player_query_a.json"))
     group = autoscaling_backends[ACCOUNT][CONTAINER_REGION].autoscaling_groups[deployed.asg_name]
     group.desired_capacity = 0
     group.instance_states[0].lifecycle_state = "Terminating:Wait"
-    # When a player knocks again
+    return str(group.instance_states[0].instance.id)
+
+
+def test_knock_during_drain_is_deferred_never_a_second_instance(
+    deployed: Deployed, handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _draining(deployed, handler)
+    # When a player knocks during the drain
+    with record_api_calls() as calls:
+        result = invoke(handler, event("start-system/player_query_a.json"))
+    # Then no second instance is asked for: desired stays 0 and the group holds only the draining one
+    assert result["action"] == "deferred"
+    assert "SetDesiredCapacity" not in calls.operations()
+    assert desired(deployed) == 0
+    assert state(deployed)["instances"] == [old]
+    # And the knock is recorded on the group, in the container's region, with Route 53's time of the query,
+    # naming the instance it waits for (not propagated to instances)
+    assert start_request(deployed) == f"2026-11-20T19:42:07Z {old}"
+    tag = boto3.client("autoscaling", region_name=CONTAINER_REGION).describe_tags()["Tags"][0]
+    assert tag["PropagateAtLaunch"] is False
+    assert calls.mutations == [
+        ("cloudwatch", "PutMetricData"),
+        ("autoscaling", "CreateOrUpdateTags"),
+    ]
+    # And the log and the metric say so, naming the draining instance
+    out = capsys.readouterr().out
+    deferred = [line for line in log_lines(out) if line.get("action") == "deferred"]
+    assert f"{old}:Terminating:Wait is draining" in deferred[0]["message"]
+    assert metric_names(out)["OutcomeDeferred"] == 1
+
+
+def test_a_second_knock_during_the_drain_refreshes_the_request(
+    deployed: Deployed, handler: ModuleType
+) -> None:
+    old = _draining(deployed, handler)
+    invoke(handler, event("start-system/player_query_a.json"))
+    # When the player's client asks again a minute later
+    later = decode(event("start-system/player_query_a.json"))
+    for line in later["logEvents"]:
+        line["message"] = line["message"].replace("2026-11-20T19:42:07", "2026-11-20T19:43:09")
+    assert invoke(handler, encode(later))["action"] == "deferred"
+    # Then the request carries the latest knock: the drain's end honours a player still at the door
+    assert start_request(deployed) == f"2026-11-20T19:43:09Z {old}"
+    assert desired(deployed) == 0
+
+
+def test_drain_that_ends_while_the_knock_is_recorded_starts_here(
+    deployed: Deployed, handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the old instance drains when start-system reads the group, but is gone by the time the knock is
+    # recorded (its "Terminate Successful" already found no request)
+    old = _draining(deployed, handler)
+    group = autoscaling_backends[ACCOUNT][CONTAINER_REGION].autoscaling_groups[deployed.asg_name]
+    tag_group = handler.GROUPS.tag_group
+
+    def drain_ends_meanwhile(*args: Any) -> None:
+        tag_group(*args)
+        group.instance_states = []
+
+    monkeypatch.setattr(handler.GROUPS, "tag_group", drain_ends_meanwhile)
+    # When the knock is handled - Then it looks again and starts the server itself: the knock is not lost
     result = invoke(handler, event("start-system/player_query_a.json"))
-    # Then the group wants an instance again
     assert result["action"] == "started"
-    assert "shutting down" in result["reason"]
+    assert "the drain ended meanwhile" in result["reason"]
     assert desired(deployed) == 1
+    assert old not in state(deployed)["instances"]
 
 
 def test_start_in_single_region_flow(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -183,9 +183,34 @@ def state(deployed: Deployed) -> dict[str, Any]:
     return {
         "desired": group["DesiredCapacity"],
         "instances": sorted(i["InstanceId"] for i in group["Instances"]),
+        "tags": sorted((t["Key"], t["Value"]) for t in group.get("Tags", [])),
         "records": records,
         "metrics": metrics["Metrics"],
     }
+
+
+def start_request(deployed: Deployed) -> str | None:
+    """The group's deferred-knock tag (cm_common.starting.START_REQUEST_TAG), or ``None``."""
+    from cm_common.starting import START_REQUEST_TAG
+
+    return dict(state(deployed)["tags"]).get(START_REQUEST_TAG)
+
+
+def record_start_request(deployed: Deployed, value: str) -> None:
+    """Tag the group with a deferred knock, as start-system does during a drain."""
+    from cm_common.starting import START_REQUEST_TAG
+
+    boto3.client("autoscaling", region_name=deployed.region).create_or_update_tags(
+        Tags=[
+            {
+                "ResourceId": deployed.asg_name,
+                "ResourceType": "auto-scaling-group",
+                "Key": START_REQUEST_TAG,
+                "Value": value,
+                "PropagateAtLaunch": False,
+            }
+        ]
+    )
 
 
 def a_record(deployed: Deployed) -> tuple[str, int]:

@@ -22,6 +22,7 @@ import copy
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +31,7 @@ import pytest
 from moto import mock_aws
 from moto.autoscaling.models import autoscaling_backends
 
+from cm_common.starting import StartRequest, parse_time
 from container_manager.intrinsics import Resolver
 from support.deployed import (
     ACCOUNT,
@@ -46,6 +48,8 @@ from support.deployed import (
     load_handler,
     point_record,
     record_api_calls,
+    record_start_request,
+    start_request,
     state,
     template_env,
 )
@@ -79,6 +83,8 @@ TOUCHES = {
     "PutMetricData": {"metrics"},
     "SetDesiredCapacity": {"desired", "instances"},
     "ChangeResourceRecordSets": {"records"},
+    "CreateOrUpdateTags": {"tags"},
+    "DeleteTags": {"tags"},
 }
 
 
@@ -122,6 +128,33 @@ def _started(deployed: Deployed, result: dict[str, Any]) -> None:
 
 def _not_started(deployed: Deployed) -> None:
     assert desired(deployed) == 0
+
+
+def _draining(deployed: Deployed) -> str:
+    """The group's one instance (launched if need be), which the idle alarm's scale to 0 now drains."""
+    instance = _instance(deployed)
+    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
+    group.desired_capacity = 0
+    (member,) = group.instance_states
+    member.lifecycle_state = "Terminating:Wait"
+    return instance
+
+
+# start-system, knock during a drain: no second instance, the knock recorded on the group instead.
+def _knock_during_drain(deployed: Deployed) -> dict[str, Any]:
+    _draining(deployed)
+    return event("start-system/player_query_a.json")
+
+
+def _deferred(deployed: Deployed, result: dict[str, Any]) -> None:
+    assert result["action"] == "deferred"
+    assert desired(deployed) == 0
+    assert start_request(deployed) is not None
+
+
+def _not_deferred(deployed: Deployed) -> None:
+    assert desired(deployed) == 0
+    assert start_request(deployed) is None
 
 
 # instance-state-change: launch successful -> record at the instance; terminate lifecycle action -> placeholder.
@@ -183,6 +216,33 @@ def _terminate(deployed: Deployed) -> dict[str, Any]:
     return _asg_event("terminate_lifecycle_action", instance)
 
 
+# instance-state-change, the drain is over: record reset, the deferred knock starts the server, request cleared.
+def _terminated_with_knock(deployed: Deployed) -> dict[str, Any]:
+    instance = _draining(deployed)
+    point_record(deployed.zone_id, _public_ip(deployed, instance))
+    sample = _asg_event("terminate_successful", instance)
+    terminated_at = parse_time(sample["time"])
+    assert terminated_at is not None
+    knocked = StartRequest(terminated_at - timedelta(minutes=1), (instance,))
+    record_start_request(deployed, knocked.tag_value())
+    group = autoscaling_backends[ACCOUNT][deployed.region].autoscaling_groups[deployed.asg_name]
+    group.instance_states = []
+    boto3.client("ec2", region_name=deployed.region).terminate_instances(InstanceIds=[instance])
+    return sample
+
+
+def _started_for_the_knock(deployed: Deployed, result: dict[str, Any]) -> None:
+    assert result["action"] == "started"
+    assert a_record(deployed)[0] == PLACEHOLDER
+    assert desired(deployed) == 1
+    assert start_request(deployed) is None
+
+
+def _knock_kept(deployed: Deployed) -> None:
+    """A denial never loses the player's knock: the request stays for the retry."""
+    assert start_request(deployed) is not None
+
+
 # crash-loop-breaker: the essential container exits 1 while the server runs -> desired 0.
 SAMPLE_CLUSTER = "arn:aws:ecs:eu-west-1:111122223333:cluster/container-manager-minecraft"
 
@@ -227,7 +287,10 @@ PROOFS = {
         package="start_system",
         function_region=EDGE_REGION,  # the edge stack; the container lives in eu-west-1
         parameters=lambda d: {"DeployPart": "edge"},
-        steps=(Step("player knock", _knock, _started, _not_started),),
+        steps=(
+            Step("player knock", _knock, _started, _not_started),
+            Step("knock during a drain", _knock_during_drain, _deferred, _not_deferred),
+        ),
     ),
     "instance-state-change": Proof(
         function="InstanceStateChangeFunction",
@@ -239,6 +302,12 @@ PROOFS = {
             Step("launch successful", _launch, _record_at_instance, _record_at_placeholder),
             Step(
                 "terminate lifecycle action", _terminate, _record_at_placeholder, _record_not_at_placeholder
+            ),
+            Step(
+                "terminate successful, knock deferred",
+                _terminated_with_knock,
+                _started_for_the_knock,
+                _knock_kept,
             ),
         ),
     ),

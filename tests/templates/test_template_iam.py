@@ -190,3 +190,23 @@ def test_every_role_statement_was_collected() -> None:
     for role in ("StartSystemRole", "InstanceStateChangeRole", "CrashLoopBreakerRole"):
         assert any(f"template.yaml:{role}:" in i for i in ids), role
     assert any(param.values[1].star_lines for param in STATEMENTS), "no commented '*' found: walk broken?"
+
+
+def test_the_start_request_tag_the_roles_may_touch_is_the_one_the_functions_write() -> None:
+    """One source per fact: the tag key in the template's aws:TagKeys conditions is cm_common's constant."""
+    from cm_common.starting import START_REQUEST_TAG
+
+    # Given the roles that tag the group (start-system writes, instance-state-change clears)
+    resources = template(ROOT_TEMPLATE)["Resources"]
+    tagging = {
+        role: statement
+        for role in ("StartSystemRole", "InstanceStateChangeRole")
+        for policy in resources[role]["Properties"]["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        if statement["Action"] in ("autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags")
+    }
+    # Then each may touch exactly that one key, and only on the container's group
+    assert set(tagging) == {"StartSystemRole", "InstanceStateChangeRole"}
+    for statement in tagging.values():
+        assert statement["Condition"] == {"ForAllValues:StringEquals": {"aws:TagKeys": [START_REQUEST_TAG]}}
+        assert "autoScalingGroupName/container-manager-${ContainerId}" in str(statement["Resource"])

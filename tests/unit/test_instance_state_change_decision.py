@@ -144,3 +144,34 @@ def test_other_instances_on_their_way_out_do_not_keep_dns(other: str) -> None:
 def test_terminate_for_missing_group_is_a_problem() -> None:
     decision = decide_terminate(terminating(), None, PLACEHOLDER)
     assert (decision.address, decision.problem) == (None, True)
+
+
+# ------------------------------------------------------------------------------------------ the safety nets
+def gone(transition: Transition, instance_id: str = ME) -> InstanceEvent:
+    detail_type = {
+        Transition.TERMINATED: "EC2 Instance Terminate Successful",
+        Transition.LAUNCH_FAILED: "EC2 Instance Launch Unsuccessful",
+    }[transition]
+    return InstanceEvent("evt-3", detail_type, transition, GROUP, instance_id, "AutoScalingGroup", "EC2")
+
+
+@pytest.mark.parametrize("transition", [Transition.TERMINATED, Transition.LAUNCH_FAILED])
+def test_termination_or_failed_launch_with_nobody_else_resets_to_placeholder(transition: Transition) -> None:
+    # Given no other instance is coming up (a termination outside the hook; a launch that failed)
+    decision = decide_terminate(gone(transition), group(), PLACEHOLDER)
+    # Then the record goes back to the placeholder, never left on a dead address
+    assert decision.address == PLACEHOLDER
+    assert not decision.problem
+
+
+@pytest.mark.parametrize("transition", [Transition.TERMINATED, Transition.LAUNCH_FAILED])
+def test_safety_nets_leave_a_serving_successor_alone(transition: Transition) -> None:
+    decision = decide_terminate(gone(transition), group((OTHER, "InService")), PLACEHOLDER)
+    assert decision.address is None
+    assert f"{OTHER}:InService" in decision.reason
+
+
+def test_failed_launch_that_created_no_instance_says_so() -> None:
+    decision = decide_terminate(gone(Transition.LAUNCH_FAILED, ""), group(), PLACEHOLDER)
+    assert decision.address == PLACEHOLDER
+    assert "a launch failed (no instance was created)" in decision.reason

@@ -9,6 +9,7 @@ import pytest
 
 from cm_common.eventbridge import preview
 from cm_common.outcome import RejectedEvent
+from cm_common.starting import parse_time
 from instance_state_change.asg_event import InstanceEvent, Transition, parse_event
 from support.deployed import event
 
@@ -31,6 +32,8 @@ def sample(name: str, **detail: Any) -> dict[str, Any]:
         ("launch_successful_legacy_shape", Transition.LAUNCHED, None, None),
         ("terminate_lifecycle_action", Transition.TERMINATING, "AutoScalingGroup", "EC2"),
         ("terminate_lifecycle_action_into_warm_pool", Transition.TERMINATING, "AutoScalingGroup", "WarmPool"),
+        ("terminate_successful", Transition.TERMINATED, "AutoScalingGroup", "EC2"),
+        ("terminate_successful_outside_hook", Transition.TERMINATED, "AutoScalingGroup", "EC2"),
     ],
 )
 def test_documented_shapes_parse(
@@ -47,8 +50,35 @@ def test_documented_shapes_parse(
         instance_id=SAMPLE_ID,
         origin=origin,
         destination=destination,
+        time=parse_time(event(f"instance-state-change/{name}.json")["time"]),
     )
     assert parsed.event_id == event(f"instance-state-change/{name}.json")["id"]
+    assert parsed.time is not None
+
+
+def test_failed_launch_without_an_instance_parses_with_its_reason() -> None:
+    # Given AWS's failed launch: no instance was created, so EC2InstanceId is ""
+    parsed = parse_event(sample("launch_unsuccessful"), GROUP)
+    # Then it is a launch failure naming no instance, with the status message for the log
+    assert parsed.transition is Transition.LAUNCH_FAILED
+    assert parsed.instance_id == ""
+    assert parsed.status_message is not None
+    assert parsed.status_message.startswith("We currently do not have sufficient t4g.medium capacity")
+    assert parsed.details()["status_message"] == parsed.status_message
+
+
+def test_failed_launch_that_created_an_instance_names_it() -> None:
+    parsed = parse_event(
+        sample("launch_unsuccessful", EC2InstanceId=SAMPLE_ID, StatusMessage="x" * 5000), GROUP
+    )
+    assert parsed.instance_id == SAMPLE_ID
+    assert parsed.status_message == "x" * 200  # cut: a log line, not an echo
+
+
+def test_garbled_event_time_is_dropped_not_trusted() -> None:
+    raw = sample("terminate_successful")
+    raw["time"] = "soon"
+    assert parse_event(raw, GROUP).time is None
 
 
 def test_old_eight_digit_instance_ids_are_accepted() -> None:
@@ -88,13 +118,21 @@ REJECTED: dict[str, tuple[Any, str]] = {
     "event is null": (None, "event is a NoneType"),
     "wrong source": (_with(source="aws.ec2"), "source 'aws.ec2' is not 'aws.autoscaling'"),
     "forged custom source": (_with(source="custom.autoscaling"), "is not 'aws.autoscaling'"),
-    "launch unsuccessful": (
-        sample("launch_unsuccessful"),
-        "'EC2 Instance Launch Unsuccessful' is not handled",
+    "terminate unsuccessful": (
+        _with(**{"detail-type": "EC2 Instance Terminate Unsuccessful"}),
+        "'EC2 Instance Terminate Unsuccessful' is not handled",
     ),
-    "terminate successful": (
-        sample("terminate_successful"),
-        "'EC2 Instance Terminate Successful' is not handled",
+    "failed launch naming garbage": (
+        sample("launch_unsuccessful", EC2InstanceId="i-xyz"),
+        "EC2InstanceId='i-xyz' does not match",
+    ),
+    "failed launch with a non-text reason": (
+        sample("launch_unsuccessful", StatusMessage=["x"]),
+        "StatusMessage is a list",
+    ),
+    "terminated without an instance": (
+        sample("terminate_successful", EC2InstanceId=""),
+        "EC2InstanceId='' does not match",
     ),
     "launch lifecycle action": (sample("launch_lifecycle_action"), "'EC2 Instance-launch Lifecycle Action'"),
     "detail-type missing": (_with(**{"detail-type": None}), "detail-type None is not handled"),

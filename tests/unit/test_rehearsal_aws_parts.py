@@ -3,11 +3,14 @@ rule routing, the subscription filter, Route 53 query logging, the Lambda servic
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from container_manager.rehearsal.aws_parts import Cloud, EventBus
+from container_manager.rehearsal.occupancy import Occupancy
+from container_manager.rehearsal.world import ACCOUNT
 from support.rehearsal_world import in_world
 
 
@@ -38,9 +41,9 @@ def test_launch_and_scale_in_follow_the_lifecycle_with_the_draining_hook() -> No
         assert tracked.phase == "Terminated"
         assert world.group_state(group)["Instances"] == []
         assert detail_types(cloud)[-1] == "EC2 Instance Terminate Successful"
-        # the launch and terminate-lifecycle events reached the instance-state-change function
+        # the launch, terminate-lifecycle and terminate-successful events reached instance-state-change
         invoked = [i.function.short for i in cloud.lambdas.invocations]
-        assert invoked.count("instance-state-change") == 2
+        assert invoked.count("instance-state-change") == 3
 
     in_world(check)
 
@@ -58,6 +61,54 @@ def test_without_a_termination_hook_there_is_no_lifecycle_action_event() -> None
         assert detail_types(cloud)[-1] == "EC2 Instance Terminate Successful"
 
     in_world(check)
+
+
+def test_terminating_instances_do_not_count_toward_desired_capacity() -> None:
+    """AWS detaches a terminating instance from the group: a desired capacity raised during a drain launches a
+    replacement at once (the defect issue 9 item 5 fixes in start-system; the rehearsal must be able to show it)."""
+
+    def check(cloud: Cloud) -> None:
+        (group,) = cloud.world.groups.values()
+        autoscaling = cloud.world.client("autoscaling", group.region)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=1)
+        cloud.advance(120)
+        autoscaling.set_desired_capacity(AutoScalingGroupName=group.name, DesiredCapacity=0)
+        cloud.autoscaling.reconcile()
+        (old,) = cloud.autoscaling.instances.values()
+        assert old.phase == "Terminating:Wait"
+        # When desired becomes 1 again (set on the group itself: the model, not moto's own count, decides)
+        from moto.autoscaling.models import autoscaling_backends
+
+        autoscaling_backends[ACCOUNT][group.region].autoscaling_groups[group.name].desired_capacity = 1
+        cloud.autoscaling.reconcile()
+        # Then a second instance launches while the first still drains, and both hold the world
+        phases = sorted(t.phase for t in cloud.autoscaling.instances.values())
+        assert phases == ["Pending", "Terminating:Wait"]
+        now = cloud.world.clock.now
+        assert cloud.autoscaling.occupancy.peak(group.name, now, now) == 2
+        (fs, _), *_ = cloud.world.file_systems
+        assert sorted(cloud.autoscaling.occupancy.holders(fs)) == sorted(cloud.autoscaling.instances)
+        # And once the first is terminated (released within StopTimeoutSeconds + 2 min) it holds nothing any more
+        cloud.advance(300)
+        assert cloud.autoscaling.occupancy.holders(fs) == [
+            t.instance_id for t in cloud.autoscaling.active(group)
+        ]
+
+    in_world(check)
+
+
+def test_occupancy_peak_counts_holders_at_the_same_instant_only() -> None:
+    start = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)
+    at = [start + timedelta(minutes=m) for m in range(10)]
+    places = Occupancy()
+    places.enter("fs", "a", at[0])
+    places.leave("a", at[2])
+    places.enter("fs", "b", at[2])  # the moment a leaves: never together
+    assert places.peak("fs", at[0], at[5]) == 1
+    places.enter("fs", "c", at[3])  # b still there
+    assert places.peak("fs", at[0], at[5]) == 2
+    assert places.peak("fs", at[0], at[1]) == 1  # the window before c came
+    assert places.peak("other", at[0], at[9]) == 0
 
 
 def test_crash_event_matches_the_crash_rule_and_a_drain_stop_does_not() -> None:

@@ -126,11 +126,12 @@ _FILE_VERDICTS: dict[str, tuple[str, ...]] = {
     # the rule delivers it; the function ignores a launch into the warm pool
     "instance-state-change/launch_successful_into_warm_pool.json": (INSTANCE, SERVER_UP),
     "instance-state-change/launch_successful_legacy_shape.json": (INSTANCE, SERVER_UP),
-    "instance-state-change/launch_unsuccessful.json": (),
+    "instance-state-change/launch_unsuccessful.json": (INSTANCE,),
     "instance-state-change/other_group_launch_successful.json": (),
     "instance-state-change/terminate_lifecycle_action.json": (INSTANCE,),
     "instance-state-change/terminate_lifecycle_action_into_warm_pool.json": (INSTANCE,),
-    "instance-state-change/terminate_successful.json": (SERVER_STOPPED,),
+    "instance-state-change/terminate_successful.json": (INSTANCE, SERVER_STOPPED),
+    "instance-state-change/terminate_successful_outside_hook.json": (INSTANCE, SERVER_STOPPED),
 }
 
 
@@ -189,7 +190,13 @@ def _crash_cases() -> list[RuleCase]:
 
 
 def _instance_cases() -> list[RuleCase]:
-    handled = ("EC2 Instance Launch Successful", "EC2 Instance-terminate Lifecycle Action")
+    handled = (
+        "EC2 Instance Launch Successful",
+        "EC2 Instance-terminate Lifecycle Action",
+        # the safety nets: a termination outside the hook, a failed launch (issue 9 item 6)
+        "EC2 Instance Terminate Successful",
+        "EC2 Instance Launch Unsuccessful",
+    )
     cases = []
     for detail_type in ev.ASG_DETAIL_TYPES:
         event = ev.asg_event(detail_type)

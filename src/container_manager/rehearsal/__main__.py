@@ -14,7 +14,7 @@ from pathlib import Path
 
 from container_manager.rehearsal.rehearsal_timeline import start_waterfall
 from container_manager.rehearsal.runner import EXAMPLE, REPO, Source, rehearse
-from container_manager.rehearsal.scenarios import LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
+from container_manager.rehearsal.scenarios import DRAIN_SCENARIOS, LIFECYCLE_SCENARIOS, WATCHDOG_SCENARIOS
 from container_manager.rehearsal.world import NEW_ACCOUNT_CONCURRENCY
 from container_manager.waterfall import render
 
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             reports.append(
                 rehearse(lifecycle, out=out, scenarios=LIFECYCLE_SCENARIOS, concurrency_quota=quota)
             )
+            # Knocks during a drain and terminations outside the hook: a fresh world of the bundled example.
+            drain = Source.rendered(Path(scratch) / "drain", args.config.resolve())
+            reports.append(rehearse(drain, out=out, scenarios=DRAIN_SCENARIOS, concurrency_quota=quota))
     start = start_waterfall(reports[0].timeline)
     if start is not None:  # scenario 3's start in `cm timeline`'s format, so a real one looks familiar
         print("\n" + render(start))

@@ -51,6 +51,7 @@ from container_manager.rehearsal.agent import ActivityAgent
 from container_manager.rehearsal.alarms import AlarmEvaluator, Datapoint, MetricKey
 from container_manager.rehearsal.lambdas import Invocation, LambdaService
 from container_manager.rehearsal.lifecycle import LifecycleActions
+from container_manager.rehearsal.occupancy import Occupancy
 from container_manager.rehearsal.stepfunctions import StepFunctions
 from container_manager.rehearsal.world import (
     ACCOUNT,
@@ -316,6 +317,8 @@ class AutoScaling:
         self.instances: dict[str, Tracked] = {}
         self.scale_ins: list[tuple[datetime, str]] = []  # (when, group): capacity went to 0 with instances
         self.lifecycle = LifecycleActions(world)
+        # Instances alive per group name, and per EFS file system the instances that mount it (occupancy.py).
+        self.occupancy = Occupancy()
 
     def _moto_group(self, group: GroupSpec) -> Any:
         from moto.autoscaling.models import autoscaling_backends
@@ -336,7 +339,19 @@ class AutoScaling:
                     self._launched(group, state)
             desired = int(moto_group.desired_capacity or 0)
             active = self.active(group)
-            if len(active) > desired:
+            if len(active) < desired:
+                # Capacity counts Pending and InService only: terminating instances "are detached from the Auto
+                # Scaling group" (EC2 Auto Scaling user guide, "Amazon EC2 Auto Scaling instance lifecycle"), and a
+                # replacement launches while one terminates ("View the reason for health check failures"). The
+                # group fills the gap itself, whatever moto counted when desired changed.
+                before = {s.instance.id for s in moto_group.instance_states}
+                moto_group.replace_autoscaling_group_instances(
+                    desired - len(active), moto_group.get_propagated_tags()
+                )
+                for state in moto_group.instance_states:
+                    if state.instance.id not in before:
+                        self._launched(group, state)
+            elif len(active) > desired:
                 # Default termination policy, simplified: the newest instance first, Pending before InService.
                 victims = sorted(active, key=lambda t: (t.phase != "Pending", t.launched_at), reverse=False)
                 for tracked in victims[: len(active) - desired]:
@@ -351,6 +366,10 @@ class AutoScaling:
             iid, group, "Pending", self.world.clock.now, self.world.instance_ip(group.region, iid)
         )
         self.instances[iid] = tracked
+        self.occupancy.enter(group.name, iid, self.world.clock.now)
+        for fs, region in self.world.file_systems:
+            if region == group.region:
+                self.occupancy.enter(fs, iid, self.world.clock.now)
         self.world.timeline.simulated(
             "autoscaling", f"{group.name}: launching {iid} (Pending), public IP {tracked.ip or 'none'}"
         )
@@ -405,9 +424,20 @@ class AutoScaling:
             if member.instance.id == tracked.instance_id:
                 member.lifecycle_state = state
 
+    def terminate_outside_hook(self, tracked: Tracked) -> None:
+        """EC2 terminates the instance directly (an admin, the console): no termination hook runs. The group's
+        health check finds it terminated and takes it out ("EC2 Instance Terminate Successful"), then replaces it
+        to keep the desired capacity (EC2 Auto Scaling user guide, "Health checks for instances in an Auto
+        Scaling group"); its task dies with it, saving nothing."""
+        self.world.timeline.simulated("ec2", f"{tracked.instance_id} terminated outside Auto Scaling")
+        self.ecs.tasks.pop(tracked.instance_id, None)
+        self._terminated(tracked)
+
     def _emit(
         self, tracked: Tracked, detail_type: str, hook: str | None = None, token: str | None = None
     ) -> None:
+        if detail_type == "EC2 Instance Terminate Successful":
+            self.occupancy.leave(tracked.instance_id, self.world.clock.now)  # EC2 terminated it: mounts gone
         event = aws_events.asg_event(
             detail_type,
             group_name=tracked.group.name,

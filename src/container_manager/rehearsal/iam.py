@@ -191,6 +191,9 @@ def request_context(service: str, operation: str, params: Mapping[str, Any]) -> 
     """Service-specific condition keys AWS sets for this call (multi-valued keys as lists)."""
     if (service, operation) == ("cloudwatch", "PutMetricData"):
         return {"cloudwatch:namespace": [params["Namespace"]]}
+    if (service, operation) in (("autoscaling", "CreateOrUpdateTags"), ("autoscaling", "DeleteTags")):
+        # "Control access to tags" (EC2 Auto Scaling user guide): aws:TagKeys holds the request's tag keys.
+        return {"aws:TagKeys": [str(t["Key"]) for t in params["Tags"]]}
     if (service, operation) == ("route53", "ChangeResourceRecordSets"):
         changes = params["ChangeBatch"]["Changes"]
         return {

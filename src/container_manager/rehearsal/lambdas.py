@@ -296,9 +296,16 @@ def resource_arn(
         "PutMetricData",
     ):
         return "*"
-    if service == "autoscaling" and operation in ("SetDesiredCapacity", "CompleteLifecycleAction"):
-        group = world.groups.get(str(params.get("AutoScalingGroupName")))
-        name = params.get("AutoScalingGroupName")
+    if service == "autoscaling" and operation in (
+        "SetDesiredCapacity",
+        "CompleteLifecycleAction",
+        "CreateOrUpdateTags",
+        "DeleteTags",
+    ):
+        # The tag calls name their group as the Tags' ResourceId (one group per call here).
+        tagged = params.get("Tags") or [{}]
+        name = params.get("AutoScalingGroupName") or tagged[0].get("ResourceId")
+        group = world.groups.get(str(name))
         uuid = "00000000-0000-4000-8000-000000000000"
         return (
             group.arn

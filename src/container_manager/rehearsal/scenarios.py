@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from container_manager.rehearsal.aws_parts import GOOGLE_PUBLIC_DNS_EGRESS, Cloud, Tracked
@@ -102,13 +102,26 @@ class DeleteStack:
 class Expect:
     """``what``: deployed | record | desired | invoked | started | last_outcome | alerts | alarm_entered |
     stopped_after_mark | no_stop_since_mark | task | logged_name_case | released | billed |
-    gone_after_delete | stack_deleted."""
+    gone_after_delete | stack_deleted | outcome_seen (some invocation of ``function`` this scenario had that
+    action) | max_instances (of the group at once) | max_mounts (of one EFS world at once)."""
 
     what: str
     value: Any = None
     function: str | None = None
     alarm: str | None = None
     label: str = ""
+
+
+@dataclass(frozen=True)
+class UntilDraining:
+    """Time passes until an instance of the group drains (Terminating*): the moment a knock must not double it."""
+
+    max_minutes: float = 60
+
+
+@dataclass(frozen=True)
+class TerminateOutsideHook:
+    """The serving instance is terminated from EC2 (an admin, the console): no termination hook runs."""
 
 
 Step = (
@@ -124,6 +137,8 @@ Step = (
     | MountsFail
     | DeleteStack
     | Expect
+    | UntilDraining
+    | TerminateOutsideHook
 )
 
 
@@ -325,6 +340,7 @@ class Driver:
     alerts_from: datetime | None = None
     mark_time: datetime | None = None
     mark_record: str | None = None
+    began: datetime = field(default_factory=lambda: datetime.min.replace(tzinfo=UTC))  # this scenario's start
     names: dict[str, str] = field(default_factory=dict)
     deletion: StackDeletion | None = None
 
@@ -364,7 +380,7 @@ class Driver:
     def play(self, scenario: Scenario) -> None:
         self.scenario = scenario.title
         self.started_at = len(self.cloud.lambdas.invocations)
-        self.alerts_from = self.world.clock.now
+        self.alerts_from = self.began = self.world.clock.now
         self.world.timeline.heading(scenario.title)
         for step in scenario.steps:
             self.step(step)
@@ -434,6 +450,17 @@ class Driver:
                 stack = root_of(self.world, self.group.name).name
                 self.world.timeline.note("operator", f"sam delete --stack-name {stack} (the server is up)")
                 self.deletion = delete_stack(self.cloud, stack)
+            case UntilDraining(max_minutes):
+                self._until_draining(max_minutes)
+            case TerminateOutsideHook():
+                serving = [t for t in self.cloud.autoscaling.active(self.group) if t.phase == "InService"]
+                if serving:
+                    self.world.timeline.note(
+                        "admin", f"terminates {serving[0].instance_id} from the EC2 console"
+                    )
+                    self.cloud.autoscaling.terminate_outside_hook(serving[0])
+                else:
+                    self.verdict("an instance to terminate", "none in service", False)
             case Expect():
                 self.expect(step)
 
@@ -496,8 +523,35 @@ class Driver:
                 ]
                 state = "RUNNING" if running else "none running"
                 self.verdict(label, f"task {state}", state == value)
+            case "outcome_seen":
+                actions = [i.action for i in self.invocations(e.function)]
+                self.verdict(label, f"{e.function}: {', '.join(actions) or 'not invoked'}", value in actions)
+            case "max_instances" | "max_mounts":
+                self.verdict(label, *self._peak(e.what, int(value)))
             case _:
                 self.verdict(label, f"unknown expectation {e.what!r}", False)
+
+    def _until_draining(self, max_minutes: float) -> None:
+        deadline = self.world.clock.now + timedelta(minutes=max_minutes)
+        while not any(t.phase.startswith("Terminating") for t in self._group_instances()):
+            if self.world.clock.now >= deadline:
+                self.verdict("an instance drains", f"none within {max_minutes:g} min", False)
+                return
+            self.cloud.advance(5)
+
+    def _group_instances(self) -> list[Any]:
+        return [t for t in self.cloud.autoscaling.instances.values() if t.group is self.group]
+
+    def _peak(self, what: str, most: int) -> tuple[str, bool]:
+        """The most instances of the group, or mounts of one of its file systems, at once this scenario."""
+        occupancy, since, now = self.cloud.autoscaling.occupancy, self.began, self.world.clock.now
+        if what == "max_instances":
+            peak = occupancy.peak(self.group.name, since, now)
+            return f"at most {peak} instance(s) at once", peak <= most
+        systems = [fs for fs, region in self.world.file_systems if region == self.group.region]
+        peaks = {fs: occupancy.peak(fs, since, now) for fs in systems}
+        shown = ", ".join(f"{fs}: {n}" for fs, n in peaks.items()) or "no file system"
+        return f"most mounts at once: {shown}", bool(peaks) and max(peaks.values()) <= most
 
     def _alarm_name(self, logical: str | None) -> str:
         return next((a.definition.name for a in self.world.alarms if a.logical == logical), f"{logical}?")
@@ -649,6 +703,58 @@ LIFECYCLE_SCENARIOS: tuple[Scenario, ...] = (
             Expect("released", label="released within StopTimeoutSeconds + 2 min in Terminating"),
             Expect("billed", 12, label="billed minutes: boot, play, delete"),
             Expect("stack_deleted", 10, label="the whole stack deletes; the world's file system is retained"),
+        ),
+    ),
+)
+
+
+# Issue 9 items 5 and 6 (docs/architecture.md, "Compute"): a knock while the old instance still saves the world,
+# and an instance terminated where no hook can see it. Played on a world of their own (`make demo`).
+DRAIN_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        "D1 knock during a drain: one instance at a time, the server back after it",
+        (
+            Resolve("{server}"),
+            Wait(3),
+            Expect("record", "instance", label="server up"),
+            UntilDraining(),  # nobody joins: the idle stop; the instance drains (Terminating:Wait)
+            Resolve("{server}"),
+            Expect(
+                "last_outcome",
+                "deferred",
+                function="start-system",
+                label="the knock is recorded, not a second instance",
+            ),
+            Expect("desired", 0, label="desired stays 0 while the old instance drains"),
+            Wait(4),
+            Expect(
+                "outcome_seen",
+                "started",
+                function="instance-state-change",
+                label="the drain's end starts the server: no second knock",
+            ),
+            Expect("record", "instance", label="A record = the new instance"),
+            Expect("max_instances", 1, label="never two instances at once"),
+            Expect("max_mounts", 1, label="the world never mounted twice"),
+        ),
+    ),
+    Scenario(
+        "D2 instance terminated outside its hook: record reset, group replaces it",
+        (
+            Resolve("{server}"),  # up already after D1 (no change); started here when played alone
+            Wait(3),
+            Expect("record", "instance", label="server up"),
+            TerminateOutsideHook(),
+            Expect(
+                "last_outcome",
+                "dns_updated",
+                function="instance-state-change",
+                label='"Terminate Successful" handled (no lifecycle action came)',
+            ),
+            Expect("record", "placeholder", label="A record reset: never a dead address"),
+            Wait(3),
+            Expect("record", "instance", label="A record = the replacement"),
+            Expect("max_mounts", 1, label="the world never mounted twice"),
         ),
     ),
 )
